@@ -1,0 +1,73 @@
+import type { ObservableInput } from 'rxjs';
+
+import type { HandshakeInfo } from '../connection/HandshakeInfo';
+import type { QuicError } from '../errors/QuicError';
+import type { Metrics } from '../metrics/Metrics';
+import type { QuicheConnection } from '../native/binding';
+
+/**
+ * How a connection ended, as {@link ApplicationOverQuic.onConnClose} sees it: `ok` unless the
+ * worker failed (a protocol error, a handshake failure, an application callback that threw, a
+ * CONNECTION_CLOSE with an error from the peer).
+ */
+export type ConnectionResult = { readonly ok: true } | { readonly ok: false; readonly error: QuicError };
+
+/**
+ * A protocol that runs over a QUIC connection: tokio-quiche's `ApplicationOverQuic`, with the same
+ * callbacks and the same order.
+ *
+ * The connection's worker calls these from its loop: after every step that received packets,
+ * `processReads`; then, once established, `processWrites`; then it flushes what quiche has to send.
+ * Between steps it waits for the first of: a packet, quiche's timer, or the Observable returned by
+ * `waitForData`. Every callback runs synchronously on the worker's turn, so none may block.
+ *
+ * The HTTP/3 driver is one; write your own for a raw QUIC protocol, and plug it into a connection
+ * with `iqc.start(app)` or into a listener with {@link applicationOverQuic}.
+ *
+ * # Errors
+ * A callback that throws ends the worker loop: the connection is closed with a transport
+ * INTERNAL_ERROR (unless it was already closing), `onConnClose` sees the error, and the
+ * connection's Observable errors with it. Other connections are untouched.
+ *
+ * @typeParam C The connection type: the native {@link QuicheConnection}, or a fake in marble specs.
+ */
+export interface ApplicationOverQuic<C = QuicheConnection> {
+  /**
+   * Called once, when the handshake completes, or as soon as a server is in 0-RTT early data.
+   * Runs whatever `shouldAct()` says.
+   */
+  onConnEstablished(qconn: C, handshakeInfo: HandshakeInfo): void;
+
+  /**
+   * Whether the application is ready. While `false`, the worker neither calls `processReads`,
+   * `processWrites` or `waitForData`, nor `onConnClose`; it only drives quiche.
+   */
+  shouldAct(): boolean;
+
+  /**
+   * Returns an Observable (or Promise) that emits once when the application has work: a command,
+   * data to write. The worker races it with packets and timers and unsubscribes from it when they
+   * win, then calls this again after the next step, so it is cancel-safe by construction: keep
+   * state in the application, not in the Observable.
+   */
+  waitForData(qconn: C): ObservableInput<unknown>;
+
+  /**
+   * Reads what quiche received: readable streams, datagrams. Called after every step that fed
+   * quiche a packet, and once unconditionally when the application starts, so data received
+   * during the handshake (0-RTT) is not lost.
+   */
+  processReads(qconn: C): void;
+
+  /**
+   * Writes what the application has for quiche. Called on every step once the connection is
+   * established (not during early data), right before the flush.
+   */
+  processWrites(qconn: C): void;
+
+  /**
+   * Called once when the connection closes, before the final CONNECTION_CLOSE is flushed, and only
+   * if `shouldAct()`. Defaults to doing nothing.
+   */
+  onConnClose?(qconn: C, metrics: Metrics, result: ConnectionResult): void;
+}

@@ -1,0 +1,450 @@
+import { randomBytes } from 'node:crypto';
+import {
+  asapScheduler,
+  asyncScheduler,
+  BehaviorSubject,
+  defaultIfEmpty,
+  from,
+  map,
+  merge,
+  NEVER,
+  Observable,
+  type SchedulerLike,
+  Subject,
+  type Subscription,
+  switchMap,
+  take,
+  timer,
+} from 'rxjs';
+
+import type { ApplicationOverQuic, ConnectionResult } from '../application/ApplicationOverQuic';
+import { HandshakeError } from '../errors/HandshakeError';
+import { QuicError } from '../errors/QuicError';
+import { QuicTransportError } from '../errors/QuicTransportError';
+import type { Metrics } from '../metrics/Metrics';
+import { fromNativeError } from '../native/errors';
+import type { ConnectionIdGenerator } from '../router/ConnectionIdGenerator';
+import type { DatagramSender } from '../socket/DatagramSender';
+import type { Incoming } from '../socket/Incoming';
+import { GRACEFUL_SHUTDOWN, type ConnectionShutdownBehaviour } from './ConnectionShutdownBehaviour';
+import type { ConnectionStage } from './ConnectionStage';
+import type { HandshakeInfo } from './HandshakeInfo';
+import { readConnectionStats, type QuicConnectionStats } from './QuicConnectionStats';
+import type { WorkerConnection } from './WorkerConnection';
+
+/** Transport error codes the worker sends itself (RFC 9000 §20.1). */
+const INTERNAL_ERROR = 0x1;
+const APPLICATION_ERROR = 0xc;
+
+/** How many packets one flush may write before it yields (tokio-quiche's 128-packet bound). */
+const MAX_PACKETS_PER_FLUSH = 128;
+
+/**
+ * The connection IDs a worker keeps in its router's map.
+ */
+export interface ConnectionIdRegistry {
+  /** Maps `cid` to this connection. */
+  map(cid: Uint8Array): void;
+  /** Forgets `cid`. */
+  unmap(cid: Uint8Array): void;
+  /** Makes new source IDs for the peer to use (servers); clients issue none. */
+  readonly generator?: ConnectionIdGenerator;
+  /** The client's original destination ID, unmapped once the handshake completes (servers). */
+  readonly pendingCid?: Uint8Array;
+}
+
+/**
+ * What the worker emits: `established` once, when the application starts.
+ */
+export type WorkerEvent = { readonly type: 'established'; readonly handshakeInfo: HandshakeInfo };
+
+/**
+ * Everything one connection's worker needs.
+ */
+export interface IoWorkerParams<C extends WorkerConnection> {
+  /** The quiche connection. */
+  readonly conn: C;
+  /** The connection's packets, from its inbox. */
+  readonly packet$: Observable<Incoming>;
+  /** The socket's shared send half. */
+  readonly sender: DatagramSender;
+  /** The protocol on top. */
+  readonly app: ApplicationOverQuic<C>;
+  /** Handshake timing and timeout. */
+  readonly handshakeInfo: HandshakeInfo;
+  /** Counters. */
+  readonly metrics: Metrics;
+  /** The router map entries this connection owns. */
+  readonly cids: ConnectionIdRegistry;
+  /** Stop after the handshake until {@link IoWorker.resume} (tokio-quiche's `handshake()`). */
+  readonly pauseAfterHandshake?: boolean;
+  /** What unsubscribing sends. Defaults to {@link GRACEFUL_SHUTDOWN}. */
+  readonly shutdownBehaviour?: ConnectionShutdownBehaviour;
+  /** Runs coalesced steps. Defaults to `asapScheduler`: packets that arrive together are handled in one step. */
+  readonly stepScheduler?: SchedulerLike;
+  /** Runs quiche's timers. Defaults to `asyncScheduler`. */
+  readonly timerScheduler?: SchedulerLike;
+  /** Bytes of the send buffer. Defaults to `65536`. */
+  readonly sendBufferSize?: number;
+}
+
+/**
+ * One connection's worker: tokio-quiche's `IoWorker`, as an Observable.
+ *
+ * Subscribing runs `merge(packet$, timer$, wake$)` into one step function, in tokio-quiche's order:
+ * feed quiche every packet that arrived → `processReads` → `processWrites` → top up connection IDs →
+ * flush → re-arm the timer from quiche's `timeout()` (a `switchMap` to a new `timer`) → race
+ * `waitForData` again. It moves through the stages `handshake` → `running` → `closed`
+ * ({@link ConnectionStage}).
+ *
+ * `run$()` emits `established` when the application starts, completes when the connection closes
+ * cleanly (a local close, a peer's NO_ERROR close, the idle timeout) and errors with a
+ * {@link QuicError} otherwise. Unsubscribing closes the connection with `shutdownBehaviour`,
+ * flushes the CONNECTION_CLOSE and unmaps its connection IDs: it never just vanishes.
+ */
+export class IoWorker<C extends WorkerConnection> {
+  private stageValue: ConnectionStage = 'handshake';
+  // Packets were fed to quiche since the last step: processReads is due.
+  private didRecv = false;
+  // The first step of the running stage reads unconditionally (0-RTT data from the handshake).
+  private firstRead = true;
+  // A step is scheduled on the step scheduler.
+  private stepPending: Subscription | null = null;
+  // A failure that ends the loop at the end of this step.
+  private failure: QuicError | null = null;
+  // Deadlines for the timer, in ms from now; null disarms it.
+  private readonly deadline$ = new Subject<number | null>();
+  // Ticks after every step: re-arms waitForData.
+  private readonly afterStep$ = new Subject<void>();
+  // Whether the loop runs (false while paused after the handshake).
+  private readonly running$ = new BehaviorSubject<boolean>(true);
+  // The subscriber of run$, while running.
+  private subscriber: { next(e: WorkerEvent): void; error(e: unknown): void; complete(): void } | null = null;
+  private readonly out: Uint8Array;
+  private readonly lengths = new Uint32Array(64);
+  private closedStats: QuicConnectionStats | null = null;
+  private established = false;
+
+  constructor(private readonly params: IoWorkerParams<C>) {
+    this.out = new Uint8Array(params.sendBufferSize ?? 65536);
+  }
+
+  /** The stage the connection is in. */
+  get stage(): ConnectionStage {
+    return this.stageValue;
+  }
+
+  /** Statistics taken when the connection closed; `null` before. */
+  get finalStats(): QuicConnectionStats | null {
+    return this.closedStats;
+  }
+
+  /**
+   * Runs the worker; see the class description for what it emits.
+   *
+   * @returns An Observable that runs the connection while subscribed.
+   */
+  run$(): Observable<WorkerEvent> {
+    return new Observable<WorkerEvent>((subscriber) => {
+      const { conn, app } = this.params;
+      const timerScheduler = this.params.timerScheduler ?? asyncScheduler;
+      this.subscriber = subscriber;
+
+      const packet$ = this.params.packet$.pipe(map((incoming) => ({ kind: 'packet' as const, incoming })));
+      const timer$ = this.deadline$.pipe(
+        switchMap((ms) => (ms === null ? NEVER : timer(Math.max(0, ms), timerScheduler))),
+        map(() => ({ kind: 'timeout' as const })),
+      );
+      const wake$ = this.afterStep$.pipe(
+        switchMap(() =>
+          this.stageValue === 'running' && app.shouldAct()
+            ? from(app.waitForData(conn)).pipe(take(1), defaultIfEmpty(undefined))
+            : NEVER,
+        ),
+        map(() => ({ kind: 'wake' as const })),
+      );
+      const loop = this.running$
+        .pipe(switchMap((running) => (running ? merge(packet$, timer$, wake$) : NEVER)))
+        .subscribe({
+          next: (event) => {
+            if (this.stageValue === 'closed') return;
+            try {
+              if (event.kind === 'packet') {
+                this.recv(event.incoming);
+                this.scheduleStep();
+              } else if (event.kind === 'timeout') {
+                this.onTimer();
+              } else {
+                this.step();
+              }
+            } catch (e) {
+              this.fail(e);
+            }
+          },
+          // The inbox and timers do not error; waitForData may.
+          error: (e) => this.fail(e),
+        });
+
+      // The client's first flight (or a server's first reply) goes out at once.
+      this.guard(() => this.step());
+
+      return () => {
+        loop.unsubscribe();
+        this.stepPending?.unsubscribe();
+        this.stepPending = null;
+        if (this.stageValue !== 'closed') this.shutdown();
+        this.subscriber = null;
+      };
+    });
+  }
+
+  /**
+   * Resumes a worker paused after its handshake (tokio-quiche's `resume`): the application starts
+   * and queued packets are processed.
+   */
+  resume(): void {
+    if (this.stageValue !== 'paused') return;
+    this.stageValue = 'running';
+    this.firstRead = true;
+    this.running$.next(true);
+    this.guard(() => this.step());
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private recv(incoming: Incoming): void {
+    const { conn } = this.params;
+    try {
+      conn.recv(incoming.buf, incoming.peer, incoming.local, incoming.gro ?? null);
+      this.didRecv = true;
+    } catch (e) {
+      // quiche has queued a CONNECTION_CLOSE for the protocol error; the step flushes it.
+      this.failure ??= fromNativeError(e);
+    }
+  }
+
+  private scheduleStep(): void {
+    if (this.stepPending) return;
+    const scheduler = this.params.stepScheduler ?? asapScheduler;
+    this.stepPending = scheduler.schedule(() => {
+      this.stepPending = null;
+      this.guard(() => this.step());
+    });
+  }
+
+  private onTimer(): void {
+    const { conn, handshakeInfo } = this.params;
+    if (this.stageValue === 'handshake' && handshakeInfo.isExpired(this.now())) {
+      // tokio-quiche closes with APPLICATION_ERROR so the peer sees transport code 0xc.
+      conn.close(false, APPLICATION_ERROR, '');
+      this.params.metrics.failedHandshake('timeout');
+      this.failure ??= new HandshakeError('HandshakeTimeout');
+    } else {
+      conn.onTimeout();
+    }
+    this.step();
+  }
+
+  /** One turn of the loop. */
+  private step(): void {
+    if (this.stageValue === 'closed' || this.stageValue === 'paused') return;
+    const { conn, app } = this.params;
+
+    if (this.failure === null && this.stageValue === 'handshake' && (conn.isEstablished() || conn.isInEarlyData())) {
+      this.startApplication();
+      if ((this.stageValue as ConnectionStage) === 'paused') return;
+    }
+    if (this.failure === null && this.stageValue === 'running' && app.shouldAct()) {
+      if (this.didRecv || this.firstRead) {
+        this.firstRead = false;
+        app.processReads(conn);
+      }
+      if (conn.isEstablished()) app.processWrites(conn);
+    }
+    this.didRecv = false;
+    if (this.failure === null) this.refreshConnectionIds();
+    this.flush();
+
+    if (this.failure !== null) return this.finish({ ok: false, error: this.failure });
+    if (conn.isClosed()) return this.finish(this.closeResult());
+    this.armTimer();
+    this.afterStep$.next();
+  }
+
+  private startApplication(): void {
+    const { conn, app, handshakeInfo, cids } = this.params;
+    handshakeInfo.setElapsed(this.now());
+    app.onConnEstablished(conn, handshakeInfo);
+    this.established = true;
+    if (cids.pendingCid) cids.unmap(cids.pendingCid);
+    if (this.params.pauseAfterHandshake) {
+      // Send what the handshake produced, then wait for resume() with packets queued in the inbox.
+      this.flush();
+      this.stageValue = 'paused';
+      this.running$.next(false);
+      this.deadline$.next(null);
+      this.subscriber?.next({ type: 'established', handshakeInfo });
+      return;
+    }
+    this.stageValue = 'running';
+    this.firstRead = true;
+    this.subscriber?.next({ type: 'established', handshakeInfo });
+  }
+
+  /** Issues source IDs up to what the peer accepts, and unmaps the ones it retired. */
+  private refreshConnectionIds(): void {
+    const { conn, cids } = this.params;
+    if (cids.generator && this.established) {
+      let left = conn.scidsLeft();
+      while (left-- > 0) {
+        const cid = cids.generator.newConnectionId();
+        cids.map(cid);
+        try {
+          conn.newScid(cid, randomBytes(16), false);
+        } catch {
+          cids.unmap(cid);
+          break;
+        }
+      }
+    }
+    for (let cid = conn.retiredScidNext(); cid !== null; cid = conn.retiredScidNext()) cids.unmap(cid);
+  }
+
+  /** Sends everything quiche has ready, in batches, through the shared send half. */
+  private flush(): void {
+    const { conn, sender } = this.params;
+    let sent = 0;
+    while (sent < MAX_PACKETS_PER_FLUSH) {
+      let batch;
+      try {
+        batch = conn.send(this.out, this.lengths, sender.gso);
+      } catch (e) {
+        // A send error means quiche failed internally: close like tokio-quiche does.
+        this.failure ??= fromNativeError(e);
+        if (conn.localError() === null) conn.close(false, INTERNAL_ERROR, '');
+        return;
+      }
+      if (batch === null) return;
+      sender.sendBatch(this.out, this.lengths, batch);
+      sent += batch.count;
+    }
+    // More is ready than one flush may send: come back on the next step.
+    this.scheduleStep();
+  }
+
+  private armTimer(): void {
+    const { conn, handshakeInfo } = this.params;
+    let ms = conn.timeout();
+    if (this.stageValue === 'handshake' && handshakeInfo.deadline !== undefined) {
+      const left = handshakeInfo.deadline - this.now();
+      ms = ms === null ? left : Math.min(ms, left);
+    }
+    this.deadline$.next(ms);
+  }
+
+  /** How a connection that quiche reports closed ended. */
+  private closeResult(): ConnectionResult {
+    const { conn } = this.params;
+    if (!this.established) {
+      const local = conn.localError();
+      const peer = conn.peerError();
+      const close = peer ?? local;
+      const tls = local !== null && !local.isApp && local.errorCode >= 0x100 && local.errorCode < 0x200;
+      this.params.metrics.failedHandshake(tls ? 'tlsFail' : 'disconnect');
+      const cause = close
+        ? new QuicTransportError({
+            isApplication: close.isApp,
+            errorCode: close.errorCode,
+            reason: close.reason,
+            fromPeer: close === peer,
+            ...(tls ? { code: 'TlsFail' as const } : {}),
+          })
+        : undefined;
+      return {
+        ok: false,
+        error: new HandshakeError('HandshakeConnectionClosed', cause ? { cause, message: `the connection closed before the QUIC handshake completed: ${cause.message}` } : {}),
+      };
+    }
+    const peer = conn.peerError();
+    if (peer !== null && peer.errorCode !== 0 && !(peer.isApp && peer.errorCode === 0x100)) {
+      return {
+        ok: false,
+        error: new QuicTransportError({ isApplication: peer.isApp, errorCode: peer.errorCode, reason: peer.reason, fromPeer: true }),
+      };
+    }
+    return { ok: true };
+  }
+
+  /** Ends the loop on an error from a callback, the peer or quiche. */
+  private fail(e: unknown): void {
+    if (this.stageValue === 'closed') return;
+    const { conn } = this.params;
+    const error = e instanceof QuicError ? e : new QuicError('ApplicationError', `application callback failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+    this.failure ??= error;
+    try {
+      if (!conn.isClosed() && conn.localError() === null) conn.close(false, INTERNAL_ERROR, '');
+      this.flush();
+    } catch {
+      // The connection is past saving; finish regardless.
+    }
+    this.finish({ ok: false, error: this.failure });
+  }
+
+  /** The close stage: tokio-quiche's `IoWorker<Close>::close`, in its order. */
+  private finish(result: ConnectionResult): void {
+    if (this.stageValue === 'closed') return;
+    const { conn, app, cids, metrics } = this.params;
+    const wasRunning = this.established;
+    this.stageValue = 'closed';
+    this.running$.next(false);
+    this.deadline$.next(null);
+    if (wasRunning && app.shouldAct()) {
+      try {
+        app.onConnClose?.(conn, metrics, result);
+      } catch {
+        // A failing close hook must not stop the CONNECTION_CLOSE.
+      }
+    }
+    this.flushQuietly();
+    this.closedStats = readConnectionStats(conn);
+    if (cids.pendingCid) cids.unmap(cids.pendingCid);
+    for (const cid of conn.sourceIds()) cids.unmap(cid);
+    for (let cid = conn.retiredScidNext(); cid !== null; cid = conn.retiredScidNext()) cids.unmap(cid);
+    metrics.connectionClosed();
+    const subscriber = this.subscriber;
+    if (!subscriber) return;
+    if (result.ok) subscriber.complete();
+    else subscriber.error(result.error);
+  }
+
+  /** Unsubscribed while open: close, flush the CONNECTION_CLOSE, and finish without a subscriber. */
+  private shutdown(): void {
+    const { conn } = this.params;
+    const b = this.params.shutdownBehaviour ?? GRACEFUL_SHUTDOWN;
+    this.subscriber = null;
+    try {
+      if (!conn.isClosed()) conn.close(b.sendApplicationClose, b.errorCode, b.reason ?? '');
+    } catch {
+      // Already closing.
+    }
+    this.finish({ ok: true });
+  }
+
+  private flushQuietly(): void {
+    try {
+      this.flush();
+    } catch {
+      // Nothing more can be sent.
+    }
+  }
+
+  private now(): number {
+    return (this.params.timerScheduler ?? asyncScheduler).now();
+  }
+}

@@ -1,0 +1,73 @@
+/* Errors */
+export { QuicError, isQuicError, type QuicErrorOptions } from './errors/QuicError';
+export { QuicTransportError, isQuicTransportError, type QuicTransportErrorInit } from './errors/QuicTransportError';
+export { QuicStreamError, isQuicStreamError, type QuicStreamErrorCode, type QuicStreamErrorInit } from './errors/QuicStreamError';
+export { HandshakeError, isHandshakeError, type HandshakeErrorCode, type HandshakeErrorOptions } from './errors/HandshakeError';
+export { QuicSettingsError, isQuicSettingsError } from './errors/QuicSettingsError';
+export { Http3Error, isHttp3Error, type Http3ErrorOptions } from './errors/Http3Error';
+export {
+  QUIC_ERROR_CODES,
+  QUICHE_ERROR_NAMES,
+  H3_ERROR_NAMES,
+  OWN_ERROR_CODES,
+  isQuicErrorCode,
+  type QuicErrorCode,
+  type QuicheErrorName,
+  type H3ErrorName,
+  type OwnErrorCode,
+} from './errors/codes';
+export { transportErrorName, h3ErrorName } from './errors/wireCodes';
+
+/* Settings */
+export { DEFAULT_QUIC_SETTINGS, resolveQuicSettings, resolveKeylogFile, type QuicSettings } from './settings/QuicSettings';
+export { DEFAULT_HTTP3_SETTINGS, resolveHttp3Settings, toH3ConfigOptions, type Http3Settings } from './settings/Http3Settings';
+export { ConnectionParams } from './settings/ConnectionParams';
+export type { TlsCertificatePaths } from './settings/TlsCertificatePaths';
+export type { TlsCredentials } from './settings/TlsCredentials';
+export type { TrustSettings } from './settings/TrustSettings';
+export type { Hooks } from './settings/Hooks';
+export type { ConnectionHook, ConnectionHookContext } from './settings/ConnectionHook';
+export { CONGESTION_CONTROL_ALGORITHMS, type CongestionControlAlgorithm } from './settings/CongestionControlAlgorithm';
+export { QLOG_COMPRESSIONS, type QlogCompression } from './settings/QlogCompression';
+
+/* Native */
+export { napi, type QuicheConnection } from './native/binding';
+
+/* Sockets */
+export type { Incoming, SocketAddress } from './socket/Incoming';
+export type { DatagramSender } from './socket/DatagramSender';
+export type { QuicSocket } from './socket/QuicSocket';
+export { NO_CAPABILITIES, type SocketCapabilities } from './socket/SocketCapabilities';
+export { fromUdpSocket } from './socket/fromUdpSocket';
+export { fromDgramSocket } from './socket/fromDgramSocket';
+export { DgramSender } from './socket/DgramSender';
+
+/* Router */
+export { listen$, listenWithCapabilities$, type ListenOptions } from './router/listen';
+export { connectWithConfig$, type ConnectOptions } from './router/connectWithConfig';
+export { routeByConnectionId } from './router/routeByConnectionId';
+export { ConnectionMap, type ConnectionRoute } from './router/ConnectionMap';
+export { ConnectionInbox } from './router/ConnectionInbox';
+export { ConnectionAcceptor, type ConnectionAcceptorParams } from './router/ConnectionAcceptor';
+export { AddressValidationTokens } from './router/AddressValidationTokens';
+export { SimpleConnectionIdGenerator, type ConnectionIdGenerator } from './router/ConnectionIdGenerator';
+
+/* Connection */
+export { InitialQuicConnection, type PausedConnection } from './connection/InitialQuicConnection';
+export type { QuicConnection } from './connection/QuicConnection';
+export { IoWorker, type IoWorkerParams, type WorkerEvent, type ConnectionIdRegistry } from './connection/IoWorker';
+export type { ConnectionStage } from './connection/ConnectionStage';
+export type { WorkerConnection } from './connection/WorkerConnection';
+export { HandshakeInfo } from './connection/HandshakeInfo';
+export { executeQuicCommand, type QuicCommand } from './connection/QuicCommand';
+export { GRACEFUL_SHUTDOWN, type ConnectionShutdownBehaviour } from './connection/ConnectionShutdownBehaviour';
+export { readConnectionStats, type QuicConnectionStats } from './connection/QuicConnectionStats';
+
+/* Application */
+export type { ApplicationOverQuic, ConnectionResult } from './application/ApplicationOverQuic';
+export { applicationOverQuic } from './application/operators/applicationOverQuic';
+export { wrapQuicheConnection, type WrappedQuicheConnection } from './application/wrapQuicheConnection';
+
+/* Metrics */
+export type { Metrics, RejectedPacketReason, HandshakeFailureReason } from './metrics/Metrics';
+export { DefaultMetrics } from './metrics/DefaultMetrics';

@@ -1,0 +1,49 @@
+/**
+ * Connection ID helpers for the router's hot path: reading a datagram's destination connection ID
+ * without crossing into native code, and turning CIDs into map keys.
+ */
+
+/** The longest connection ID QUIC v1 allows. */
+export const MAX_CONN_ID_LEN = 20;
+
+/**
+ * Reads the destination connection ID of the first packet in a datagram.
+ *
+ * Long headers carry the DCID's length; short headers do not, so the caller says how long its own
+ * connection IDs are.
+ *
+ * @param buf The datagram.
+ * @param shortHeaderCidLen The length of our connection IDs.
+ * @returns A view of the DCID inside `buf`, or `null` when the datagram is too short to hold one.
+ */
+export function dcidOf(buf: Uint8Array, shortHeaderCidLen: number): Uint8Array | null {
+  if (buf.length < 1) return null;
+  const first = buf[0]!;
+  if ((first & 0x80) === 0) {
+    // Short header: flags, then the DCID.
+    if (buf.length < 1 + shortHeaderCidLen) return null;
+    return buf.subarray(1, 1 + shortHeaderCidLen);
+  }
+  // Long header: flags, 4 bytes of version, DCID length, DCID.
+  if (buf.length < 6) return null;
+  const len = buf[5]!;
+  if (len > MAX_CONN_ID_LEN || buf.length < 6 + len) return null;
+  return buf.subarray(6, 6 + len);
+}
+
+/** Whether the datagram starts with a long header packet. */
+export function isLongHeader(buf: Uint8Array): boolean {
+  return buf.length > 0 && (buf[0]! & 0x80) !== 0;
+}
+
+/**
+ * A connection ID as a map key: one character per byte, so lookups cost no hex encoding.
+ */
+export function cidKey(cid: Uint8Array): string {
+  return String.fromCharCode.apply(null, cid as unknown as number[]);
+}
+
+/** A connection ID as lowercase hex, for logs, qlog file names and trace ids. */
+export function cidHex(cid: Uint8Array): string {
+  return Buffer.from(cid.buffer, cid.byteOffset, cid.byteLength).toString('hex');
+}

@@ -1,0 +1,28 @@
+/**
+ * What a socket can do beyond plain `sendto`/`recvfrom`: tokio-quiche's `SocketCapabilities`.
+ *
+ * `node:dgram` sockets have none of these; the native batched socket (Linux) reports what the
+ * kernel accepted when it tried each option. The worker and router read them to choose their
+ * paths (GSO batches, GRO receive, pacing), and fall back cleanly when one is missing.
+ */
+export interface SocketCapabilities {
+  /** UDP_SEGMENT: one `sendmsg` carries many equal-sized datagrams. */
+  readonly gso: boolean;
+  /** UDP_GRO: one receive returns many datagrams from one peer. */
+  readonly gro: boolean;
+  /** SO_TXTIME: the kernel paces datagrams by a send time. */
+  readonly txtime: boolean;
+  /** SO_RXQ_OVFL: the kernel reports datagrams it dropped for a full receive queue. */
+  readonly checkUdpDrop: boolean;
+  /** `recvmmsg`/`sendmmsg`: many datagrams per system call. */
+  readonly mmsg: boolean;
+}
+
+/** The capabilities of a plain `node:dgram` socket: none. */
+export const NO_CAPABILITIES: SocketCapabilities = Object.freeze({
+  gso: false,
+  gro: false,
+  txtime: false,
+  checkUdpDrop: false,
+  mmsg: false,
+});
