@@ -73,8 +73,9 @@ export declare class Connection {
    * ready.
    *
    * # Errors
-   * `BufferTooShort` when `out` cannot hold one packet; quiche's error name
-   * when the connection fails while sending.
+   * `BufferTooShort` when `out` cannot hold one packet of QUIC's minimum
+   * datagram size (1200 bytes); quiche's error name when the connection
+   * fails while sending.
    */
   send(out: Uint8Array, lengths: Uint32Array, uniform?: boolean | undefined | null): SendBatch | null
   /** Milliseconds until `onTimeout()` must be called, or `null` for never. */
@@ -137,7 +138,13 @@ export declare class Connection {
    * `BufferTooShort` when it is larger than `dgramMaxWritableLen()`.
    */
   dgramSend(data: Uint8Array): boolean
-  /** Reads the next received DATAGRAM into `out`: its length, or `null`. */
+  /**
+   * Reads the next received DATAGRAM into `out`: its length, or `null`.
+   *
+   * # Errors
+   * `BufferTooShort` when `out` is smaller than the datagram, which stays
+   * queued for a call with a larger buffer.
+   */
   dgramRecv(out: Uint8Array): number | null
   /** The largest DATAGRAM payload that can be sent now, or `null`. */
   dgramMaxWritableLen(): number | null
