@@ -180,7 +180,13 @@ fn tls_builder(o: &ConfigOptions) -> Result<SslContextBuilder> {
   }
   if let Some(cas) = &o.ca {
     for pem in cas {
-      for cert in X509::stack_from_pem(pem.as_bytes()).map_err(|e| pem_err("CA certificate", e))? {
+      let certs = X509::stack_from_pem(pem.as_bytes()).map_err(|e| pem_err("CA certificate", e))?;
+      // BoringSSL reads a string with no PEM block as an empty list: without
+      // this check a garbled CA would silently trust nothing.
+      if certs.is_empty() {
+        return Err(err("InvalidPem", "invalid CA certificate: no certificate in the PEM"));
+      }
+      for cert in certs {
         // A duplicate root (Node's list has none, a user's may) is not an error.
         let _ = b.cert_store_mut().add_cert(cert);
       }

@@ -75,6 +75,28 @@ impl SharedSink {
   }
 }
 
+/// A buffered file writer that flushes at the end of every qlog record.
+///
+/// quiche streams qlog through many small writes per event and never calls
+/// `finish_log()`, so a plain `BufWriter` would keep the last few KiB (for a
+/// short connection, all of it) in memory until the connection object is
+/// garbage-collected, or lose them at exit. A record ends with the only raw
+/// `\n` of its compact JSON, so flushing there costs one write per event.
+struct RecordFlushWriter(std::io::BufWriter<std::fs::File>);
+
+impl Write for RecordFlushWriter {
+  fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+    self.0.write_all(buf)?;
+    if buf.last() == Some(&b'\n') {
+      self.0.flush()?;
+    }
+    Ok(buf.len())
+  }
+  fn flush(&mut self) -> std::io::Result<()> {
+    self.0.flush()
+  }
+}
+
 /// What one `send()` call wrote into the caller's buffer.
 #[napi(object)]
 pub struct SendBatch {
@@ -459,8 +481,9 @@ impl JsConnection {
   /// ready.
   ///
   /// # Errors
-  /// `BufferTooShort` when `out` cannot hold one packet; quiche's error name
-  /// when the connection fails while sending.
+  /// `BufferTooShort` when `out` cannot hold one packet of QUIC's minimum
+  /// datagram size (1200 bytes); quiche's error name when the connection
+  /// fails while sending.
   #[napi(catch_unwind)]
   pub fn send(
     &mut self,
@@ -473,6 +496,20 @@ impl JsConnection {
     let lengths = unsafe { lengths.as_mut() };
     if lengths.is_empty() {
       return Err(invalid_arg("lengths must have room for at least one packet"));
+    }
+    // quiche writes whatever fits: into a smaller buffer it writes a client
+    // Initial shorter than RFC 9000 §14.1 allows (servers drop it), or,
+    // when not even a frame fits, reports `Done` as if nothing were ready,
+    // and the connection silently stalls.
+    if out.len() < quiche::MIN_CLIENT_INITIAL_LEN {
+      return Err(err(
+        "BufferTooShort",
+        format!(
+          "BufferTooShort: out is {} bytes; it must hold at least one {}-byte packet",
+          out.len(),
+          quiche::MIN_CLIENT_INITIAL_LEN
+        ),
+      ));
     }
     let uniform = uniform.unwrap_or(false);
     let max = self.conn.max_send_udp_payload_size();
@@ -678,10 +715,24 @@ impl JsConnection {
   }
 
   /// Reads the next received DATAGRAM into `out`: its length, or `null`.
+  ///
+  /// # Errors
+  /// `BufferTooShort` when `out` is smaller than the datagram, which stays
+  /// queued for a call with a larger buffer.
   #[napi(catch_unwind)]
   pub fn dgram_recv(&mut self, mut out: Uint8Array) -> Result<Option<u32>> {
     // SAFETY: the view is only used during this synchronous call.
     let out = unsafe { out.as_mut() };
+    // quiche pops the datagram before it checks the buffer, so a short
+    // buffer would lose it: check first.
+    if let Some(len) = self.conn.dgram_recv_front_len() {
+      if len > out.len() {
+        return Err(err(
+          "BufferTooShort",
+          format!("BufferTooShort: the next datagram is {len} bytes, out is {}", out.len()),
+        ));
+      }
+    }
     match self.conn.dgram_recv(out) {
       Ok(n) => Ok(Some(n as u32)),
       Err(quiche::Error::Done) => Ok(None),
@@ -953,7 +1004,7 @@ impl JsConnection {
       .append(true)
       .open(&path)
       .map_err(|e| invalid_arg(format!("cannot open qlog file {path:?}: {e}")))?;
-    self.conn.set_qlog(Box::new(std::io::BufWriter::new(file)), title, description);
+    self.conn.set_qlog(Box::new(RecordFlushWriter(std::io::BufWriter::new(file))), title, description);
     Ok(())
   }
 
