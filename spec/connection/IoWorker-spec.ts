@@ -333,7 +333,7 @@ describe('IoWorker', () => {
     // Bug: IoWorker.fail() flushes the CONNECTION_CLOSE before finish() runs onConnClose, so a
     // throwing callback's connection sends its close first; ApplicationOverQuic.onConnClose (and
     // tokio-quiche's Close stage) promise onConnClose runs before the final CONNECTION_CLOSE is flushed.
-    it.failing('runs onConnClose before the CONNECTION_CLOSE is flushed when a callback throws', () => {
+    it('runs onConnClose before the CONNECTION_CLOSE is flushed when a callback throws', () => {
       let w!: ReturnType<typeof fakeWorker>;
       let closeSentBeforeOnConnClose: boolean | undefined;
       testScheduler.run(({ hot, expectObservable }) => {
@@ -382,7 +382,7 @@ describe('IoWorker', () => {
 
     // Bug: same as above, on the recv-error path: step() flushes quiche's CONNECTION_CLOSE and only
     // then finish() calls onConnClose (tokio-quiche returns from the loop before that flush).
-    it.failing('runs onConnClose before flushing the CONNECTION_CLOSE of a recv error', () => {
+    it('runs onConnClose before flushing the CONNECTION_CLOSE of a recv error', () => {
       let closeSentBeforeOnConnClose: boolean | undefined;
       testScheduler.run(({ hot, expectObservable }) => {
         const packet$ = hot('   --a--', { a: packet() });
@@ -445,7 +445,7 @@ describe('IoWorker', () => {
     it('errors with HandshakeConnectionClosed, the peer\'s close as its cause', () => {
       let w!: ReturnType<typeof fakeWorker>;
       const close = { isApp: false, errorCode: 0x128, reason: 'bad certificate' };
-      const cause = new QuicTransportError({ isApplication: false, errorCode: 0x128, reason: 'bad certificate', fromPeer: true });
+      const cause = new QuicTransportError({ isApplication: false, errorCode: 0x128, reason: 'bad certificate', fromPeer: true, code: 'TlsFail' });
       testScheduler.run(({ hot, expectObservable }) => {
         const packet$ = hot('   --c--', { c: fakeIncoming(fakePacket(CID, connectionCloseFrame(close))) });
         const expected = '      --#';
@@ -462,7 +462,9 @@ describe('IoWorker', () => {
         );
       });
 
-      expect(w.metrics.failedHandshakes.disconnect).toBe(1);
+      // A TLS alert (0x100 + alert) from the peer is a TLS failure, not a mere disconnect.
+      expect(w.metrics.failedHandshakes.tlsFail).toBe(1);
+      expect(w.metrics.failedHandshakes.disconnect).toBe(0);
       // The application never started.
       expect(w.calls.filter((c) => c.method.startsWith('app.') && c.method !== 'app.shouldAct')).toEqual([]);
     });
@@ -475,7 +477,7 @@ describe('IoWorker', () => {
     // QuicError('TlsFail') and metrics.failedHandshake is never called. connectWithConfig$ and
     // InitialQuicConnection.run$ document a HandshakeError('HandshakeConnectionClosed') with the TLS
     // close as its cause, which closeResult() builds only when quiche reports the close itself.
-    it.failing('errors with HandshakeConnectionClosed, the TLS close as cause, and counts a tlsFail', () => {
+    it('errors with HandshakeConnectionClosed, the TLS close as cause, and counts a tlsFail', () => {
       let w!: ReturnType<typeof fakeWorker>;
       let error: unknown;
       testScheduler.run(({ hot }) => {

@@ -107,7 +107,7 @@ describe('ConnectionInbox', () => {
   // but `this.reader` is only cleared by the teardown, which RxJS runs after the subscribe function
   // returns. A reader that unsubscribes during the replay (take(1), or a worker pausing) makes the
   // loop shift every remaining packet into a closed subscriber: they are lost, and not counted.
-  it.failing('leaves the rest queued when a reader stops during the replay', () => {
+  it('leaves the rest queued when a reader stops during the replay', () => {
     const values = packets('a', 'b', 'c');
     const inbox = new ConnectionInbox();
     for (const p of Object.values(values)) inbox.deliver(p);

@@ -186,7 +186,13 @@ export class InitialQuicConnection {
 
       // Keep the router alive first, so the worker's own teardown (its CONNECTION_CLOSE) goes out
       // before the socket may close.
-      const keepAlive = init.keepAlive$.subscribe({ error: (e) => subscriber.error(e) });
+      const keepAlive = init.keepAlive$.subscribe({
+        error: (e: QuicError) => {
+          // The socket failed under the connection: it cannot go on.
+          settle({ ok: false, error: e });
+          subscriber.error(e);
+        },
+      });
       const work = worker.run$().subscribe({
         next: () => subscriber.next(handle),
         error: (error: QuicError) => {

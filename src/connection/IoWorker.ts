@@ -3,7 +3,6 @@ import {
   asapScheduler,
   asyncScheduler,
   BehaviorSubject,
-  defaultIfEmpty,
   from,
   map,
   merge,
@@ -35,6 +34,8 @@ import type { WorkerConnection } from './WorkerConnection';
 /** Transport error codes the worker sends itself (RFC 9000 §20.1). */
 const INTERNAL_ERROR = 0x1;
 const APPLICATION_ERROR = 0xc;
+/** HTTP/3's NO_ERROR application code (RFC 9114 §8.1), a clean close like 0. */
+const H3_NO_ERROR = 0x100;
 
 /** How many packets one flush may write before it yields (tokio-quiche's 128-packet bound). */
 const MAX_PACKETS_PER_FLUSH = 128;
@@ -47,7 +48,7 @@ export interface ConnectionIdRegistry {
   map(cid: Uint8Array): void;
   /** Forgets `cid`. */
   unmap(cid: Uint8Array): void;
-  /** Makes new source IDs for the peer to use (servers); clients issue none. */
+  /** Makes the spare source IDs the peer may switch to (for migration); without one, none are issued. */
   readonly generator?: ConnectionIdGenerator;
   /** The client's original destination ID, unmapped once the handshake completes (servers). */
   readonly pendingCid?: Uint8Array;
@@ -158,7 +159,7 @@ export class IoWorker<C extends WorkerConnection> {
       const wake$ = this.afterStep$.pipe(
         switchMap(() =>
           this.stageValue === 'running' && app.shouldAct()
-            ? from(app.waitForData(conn)).pipe(take(1), defaultIfEmpty(undefined))
+            ? from(app.waitForData(conn)).pipe(take(1))
             : NEVER,
         ),
         map(() => ({ kind: 'wake' as const })),
@@ -175,7 +176,8 @@ export class IoWorker<C extends WorkerConnection> {
               } else if (event.kind === 'timeout') {
                 this.onTimer();
               } else {
-                this.step();
+                // A wake that fires synchronously must not re-enter the step that armed it.
+                this.scheduleStep();
               }
             } catch (e) {
               this.fail(e);
@@ -268,7 +270,9 @@ export class IoWorker<C extends WorkerConnection> {
       if (conn.isEstablished()) app.processWrites(conn);
     }
     this.didRecv = false;
-    if (this.failure === null) this.refreshConnectionIds();
+    // On a failure quiche already holds the CONNECTION_CLOSE; finish() flushes it after onConnClose.
+    if (this.failure !== null) return this.finish({ ok: false, error: this.failure });
+    this.refreshConnectionIds();
     this.flush();
 
     if (this.failure !== null) return this.finish({ ok: false, error: this.failure });
@@ -280,8 +284,9 @@ export class IoWorker<C extends WorkerConnection> {
   private startApplication(): void {
     const { conn, app, handshakeInfo, cids } = this.params;
     handshakeInfo.setElapsed(this.now());
-    app.onConnEstablished(conn, handshakeInfo);
+    // Set first: if onConnEstablished throws, onConnClose still runs (when shouldAct), as in tokio-quiche.
     this.established = true;
+    app.onConnEstablished(conn, handshakeInfo);
     if (cids.pendingCid) cids.unmap(cids.pendingCid);
     if (this.params.pauseAfterHandshake) {
       // Send what the handshake produced, then wait for resume() with packets queued in the inbox.
@@ -351,34 +356,44 @@ export class IoWorker<C extends WorkerConnection> {
   /** How a connection that quiche reports closed ended. */
   private closeResult(): ConnectionResult {
     const { conn } = this.params;
-    if (!this.established) {
-      const local = conn.localError();
-      const peer = conn.peerError();
-      const close = peer ?? local;
-      const tls = local !== null && !local.isApp && local.errorCode >= 0x100 && local.errorCode < 0x200;
-      this.params.metrics.failedHandshake(tls ? 'tlsFail' : 'disconnect');
-      const cause = close
-        ? new QuicTransportError({
-            isApplication: close.isApp,
-            errorCode: close.errorCode,
-            reason: close.reason,
-            fromPeer: close === peer,
-            ...(tls ? { code: 'TlsFail' as const } : {}),
-          })
-        : undefined;
-      return {
-        ok: false,
-        error: new HandshakeError('HandshakeConnectionClosed', cause ? { cause, message: `the connection closed before the QUIC handshake completed: ${cause.message}` } : {}),
-      };
-    }
+    if (!this.established) return { ok: false, error: this.handshakeFailure() };
     const peer = conn.peerError();
-    if (peer !== null && peer.errorCode !== 0 && !(peer.isApp && peer.errorCode === 0x100)) {
+    if (peer !== null && peer.errorCode !== 0 && !(peer.isApp && peer.errorCode === H3_NO_ERROR)) {
       return {
         ok: false,
         error: new QuicTransportError({ isApplication: peer.isApp, errorCode: peer.errorCode, reason: peer.reason, fromPeer: true }),
       };
     }
     return { ok: true };
+  }
+
+  /**
+   * The error of a connection that closed before its handshake completed: a `HandshakeError`
+   * whose cause is the CONNECTION_CLOSE (a TLS alert when certificate verification failed), or
+   * `cause` when quiche reported no close. Counts the failure.
+   */
+  private handshakeFailure(cause?: QuicError): HandshakeError {
+    const { conn, metrics } = this.params;
+    const local = conn.localError();
+    const peer = conn.peerError();
+    const close = peer ?? local;
+    const isTlsAlert = (e: typeof local): boolean => e !== null && !e.isApp && e.errorCode >= 0x100 && e.errorCode < 0x200;
+    const tls = isTlsAlert(local) || isTlsAlert(peer) || cause?.code === 'TlsFail';
+    metrics.failedHandshake(tls ? 'tlsFail' : cause?.code === 'CryptoFail' ? 'cryptoFail' : 'disconnect');
+    const reason = close
+      ? new QuicTransportError({
+          isApplication: close.isApp,
+          errorCode: close.errorCode,
+          reason: close.reason,
+          fromPeer: close === peer,
+          ...(tls ? { code: 'TlsFail' as const } : {}),
+          ...(cause ? { cause } : {}),
+        })
+      : cause;
+    return new HandshakeError(
+      'HandshakeConnectionClosed',
+      reason ? { cause: reason, message: `the connection closed before the QUIC handshake completed: ${reason.message}` } : {},
+    );
   }
 
   /** Ends the loop on an error from a callback, the peer or quiche. */
@@ -389,7 +404,6 @@ export class IoWorker<C extends WorkerConnection> {
     this.failure ??= error;
     try {
       if (!conn.isClosed() && conn.localError() === null) conn.close(false, INTERNAL_ERROR, '');
-      this.flush();
     } catch {
       // The connection is past saving; finish regardless.
     }
@@ -400,6 +414,9 @@ export class IoWorker<C extends WorkerConnection> {
   private finish(result: ConnectionResult): void {
     if (this.stageValue === 'closed') return;
     const { conn, app, cids, metrics } = this.params;
+    if (!result.ok && !this.established && !(result.error instanceof HandshakeError)) {
+      result = { ok: false, error: this.handshakeFailure(result.error) };
+    }
     const wasRunning = this.established;
     this.stageValue = 'closed';
     this.running$.next(false);

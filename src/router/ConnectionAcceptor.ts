@@ -75,16 +75,15 @@ export class ConnectionAcceptor {
       p.metrics.rejectedPacket('failedToParse');
       return null;
     }
-    if (header.type !== 'initial') {
-      try {
-        p.generator.verifyConnectionId(header.dcid);
-      } catch {
-        // Counted apart in tokio-quiche as invalid_cid_packet_count; here it is one reason.
+    // The version decides how the rest of the header reads (RFC 8999): a version we do not speak
+    // gets version negotiation whatever its type bits say, e.g. a QUIC v2 Initial.
+    if (header.type !== 'short' && header.type !== 'versionNegotiation' && !napi.versionIsSupported(header.version)) {
+      // RFC 9000 §5.2.2 / §14.1: only answer datagrams of a full Initial's size, so a tiny probe
+      // cannot make us reflect a larger reply.
+      if (incoming.buf.length < 1200) {
+        p.metrics.rejectedPacket('failedToParse');
+        return null;
       }
-      p.metrics.rejectedPacket('wrongType');
-      return null;
-    }
-    if (!napi.versionIsSupported(header.version)) {
       try {
         const n = napi.negotiateVersion(header.scid, header.dcid, this.scratch);
         p.sender.sendTo(this.scratch.subarray(0, n), incoming.peer);
@@ -92,6 +91,15 @@ export class ConnectionAcceptor {
       } catch {
         p.metrics.rejectedPacket('unexpected');
       }
+      return null;
+    }
+    if (header.type !== 'initial') {
+      try {
+        p.generator.verifyConnectionId(header.dcid);
+      } catch {
+        // Counted apart in tokio-quiche as invalid_cid_packet_count; here it is one reason.
+      }
+      p.metrics.rejectedPacket('wrongType');
       return null;
     }
     // RFC 9000 §14.1: a client Initial arrives in a datagram of at least 1200 bytes.

@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
  * Makes the source connection IDs a server hands out: tokio-quiche's `ConnectionIdGenerator`.
  *
  * A load balancer that routes by connection ID wants routing information encoded in them; give
- * `listen$()` a generator that does so. Clients always use {@link SimpleConnectionIdGenerator}.
+ * `listen$()` a generator that does so. Clients always use {@link SimpleConnectionIdGenerator}, and
+ * (unlike tokio-quiche's) keep spare IDs issued too, so that they can migrate.
  */
 export interface ConnectionIdGenerator {
   /** The length of every ID this generator makes (1 to 20 bytes); the router reads short headers with it. */

@@ -31,7 +31,8 @@ export class ConnectionInbox implements ConnectionRoute {
   readonly packet$ = new Observable<Incoming>((subscriber) => {
     const reader = (incoming: Incoming): void => subscriber.next(incoming);
     this.reader = reader;
-    while (this.queue.length > 0 && this.reader === reader) subscriber.next(this.queue.shift()!);
+    // A reader may stop during the replay (take(1)): what it did not take stays queued.
+    while (this.queue.length > 0 && !subscriber.closed) subscriber.next(this.queue.shift()!);
     return () => {
       if (this.reader === reader) this.reader = null;
     };

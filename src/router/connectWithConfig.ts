@@ -1,5 +1,4 @@
 import type { Socket } from 'node:dgram';
-import { randomBytes } from 'node:crypto';
 import { defer, Observable, type SchedulerLike, share } from 'rxjs';
 
 import type { ApplicationOverQuic } from '../application/ApplicationOverQuic';
@@ -18,6 +17,7 @@ import { fromDgramSocket } from '../socket/fromDgramSocket';
 import type { SocketAddress } from '../socket/Incoming';
 import type { QuicSocket } from '../socket/QuicSocket';
 import { ConnectionInbox } from './ConnectionInbox';
+import { SimpleConnectionIdGenerator } from './ConnectionIdGenerator';
 import { cidHex } from './connectionId';
 import { ConnectionMap } from './ConnectionMap';
 import { routeByConnectionId } from './routeByConnectionId';
@@ -71,7 +71,9 @@ export function connectWithConfig$(
     const peer = options.peer ?? connectedPeer(socket);
     const config = createNativeConfig(params, 'client');
     const settings = params.settings;
-    const scid = randomBytes(20);
+    // The client's IDs, first and spare, come from one generator of 20-byte IDs.
+    const generator = new SimpleConnectionIdGenerator();
+    const scid = generator.newConnectionId();
     const conn = callNative(() =>
       napi.Connection.connect(host ?? params.serverName ?? null, scid, quicSocket.localAddress, peer, config, params.session ?? null),
     );
@@ -99,7 +101,10 @@ export function connectWithConfig$(
       peerAddr: peer,
       handshakeInfo: new HandshakeInfo(timerScheduler ? timerScheduler.now() : Date.now(), settings.handshakeTimeout),
       metrics,
-      cids: { map: (cid) => map.map(cid, inbox), unmap: (cid) => map.unmap(cid) },
+      // Unlike tokio-quiche's clients, ours keep spare source IDs issued (and mapped) like a
+      // server's: quiche needs one to migrate (`migrateSource`, `migrate`), and the server needs one
+      // to answer on a new path.
+      cids: { map: (cid) => map.map(cid, inbox), unmap: (cid) => map.unmap(cid), generator },
       keepAlive$,
       ...(options.stepScheduler ? { stepScheduler: options.stepScheduler } : {}),
       ...(timerScheduler ? { timerScheduler } : {}),

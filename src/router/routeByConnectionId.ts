@@ -30,7 +30,7 @@ export function routeByConnectionId(map: ConnectionMap, metrics?: Metrics): Oper
     new Observable<Incoming>((subscriber) =>
       incoming$.subscribe({
         next(incoming) {
-          if (incoming.buf.length < 7 && (incoming.buf.length === 0 || (incoming.buf[0]! & 0x80) !== 0)) {
+          if (isTooShort(incoming.buf)) {
             metrics?.rejectedPacket('failedToParse');
             return;
           }
@@ -42,4 +42,15 @@ export function routeByConnectionId(map: ConnectionMap, metrics?: Metrics): Oper
         complete: () => subscriber.complete(),
       }),
     );
+}
+
+// The smallest datagrams that can hold a QUIC packet: a long header's fixed part (flags, version,
+// two CID lengths), or a short header with a CID, a packet number and an AEAD tag; 21 bytes is
+// also the smallest stateless reset (RFC 9000 §10.3).
+const MIN_LONG_HEADER = 7;
+const MIN_SHORT_HEADER = 21;
+
+function isTooShort(buf: Uint8Array): boolean {
+  if (buf.length === 0) return true;
+  return (buf[0]! & 0x80) !== 0 ? buf.length < MIN_LONG_HEADER : buf.length < MIN_SHORT_HEADER;
 }
