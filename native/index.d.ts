@@ -613,6 +613,12 @@ export interface PathStats {
   startupExitReason?: string
 }
 
+/**
+ * Probes what a UDP socket of the given family can do on this machine.
+ * Defaults to IPv4.
+ */
+export declare function probeSocketCapabilities(ipv6?: boolean | undefined | null): SocketCapabilityProbe
+
 /** The QUIC version quiche speaks (v1). */
 export declare const PROTOCOL_VERSION: number
 
@@ -655,6 +661,20 @@ export interface SocketAddress {
   port: number
   /** `IPv4` or `IPv6`; filled in on output, ignored on input. */
   family?: string
+}
+
+/** What the kernel accepted on a probe socket. */
+export interface SocketCapabilityProbe {
+  /** UDP_SEGMENT (GSO): one `sendmsg` carries many equal-sized datagrams. */
+  gso: boolean
+  /** UDP_GRO: one receive returns many datagrams from one peer. */
+  gro: boolean
+  /** SO_TXTIME: the kernel releases datagrams at a given time (pacing). */
+  txtime: boolean
+  /** SO_RXQ_OVFL: the kernel reports datagrams dropped for a full receive queue. */
+  checkUdpDrop: boolean
+  /** `recvmmsg`/`sendmmsg`: many datagrams per system call. */
+  mmsg: boolean
 }
 
 /** What one `streamRecv()` call read. */

@@ -849,6 +849,7 @@ module.exports.generateCertificate = nativeBinding.generateCertificate
 module.exports.MAX_CONN_ID_LEN = nativeBinding.MAX_CONN_ID_LEN
 module.exports.negotiateVersion = nativeBinding.negotiateVersion
 module.exports.parseHeader = nativeBinding.parseHeader
+module.exports.probeSocketCapabilities = nativeBinding.probeSocketCapabilities
 module.exports.PROTOCOL_VERSION = nativeBinding.PROTOCOL_VERSION
 module.exports.QUICHE_VERSION = nativeBinding.QUICHE_VERSION
 module.exports.retry = nativeBinding.retry

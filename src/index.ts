@@ -41,6 +41,7 @@ export { NO_CAPABILITIES, type SocketCapabilities } from './socket/SocketCapabil
 export { fromUdpSocket } from './socket/fromUdpSocket';
 export { fromDgramSocket } from './socket/fromDgramSocket';
 export { DgramSender } from './socket/DgramSender';
+export { detectSocketCapabilities } from './socket/detectSocketCapabilities';
 
 /* Router */
 export { listen$, listenWithCapabilities$, type ListenOptions } from './router/listen';
@@ -62,6 +63,7 @@ export { HandshakeInfo } from './connection/HandshakeInfo';
 export { executeQuicCommand, type QuicCommand } from './connection/QuicCommand';
 export { GRACEFUL_SHUTDOWN, type ConnectionShutdownBehaviour } from './connection/ConnectionShutdownBehaviour';
 export { readConnectionStats, type QuicConnectionStats } from './connection/QuicConnectionStats';
+export { toSocketStats, type SocketStats } from './connection/SocketStats';
 
 /* Application */
 export type { ApplicationOverQuic, ConnectionResult } from './application/ApplicationOverQuic';

@@ -3,7 +3,7 @@
 //! One file per quiche area, as the TypeScript side mirrors it:
 //! `config` (Config), `connection` (Connection), `h3` (H3Config,
 //! H3Connection), `packet` (header parsing, version negotiation, Retry),
-//! `tls` (certificate generation), `addr` (socket addresses), `error`
+//! `socket` (capability detection), `tls` (certificate generation), `addr` (socket addresses), `error`
 //! (the mapping of every error to a stable `code`).
 //!
 //! Rules: no panic crosses into Node (every entry point returns `Result`, and
@@ -20,6 +20,7 @@ mod connection;
 mod error;
 mod h3;
 mod packet;
+mod socket;
 mod tls;
 
 /// The version of the quiche crate this addon was built with.

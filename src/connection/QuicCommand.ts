@@ -1,6 +1,7 @@
 import type { QuicheConnection } from '../native/binding';
 import type { ConnectionShutdownBehaviour } from './ConnectionShutdownBehaviour';
 import { readConnectionStats, type QuicConnectionStats } from './QuicConnectionStats';
+import { type SocketStats, toSocketStats } from './SocketStats';
 
 /**
  * A command an application runs against its connection: tokio-quiche's `QuicCommand`.
@@ -13,6 +14,8 @@ export type QuicCommand =
   | { readonly type: 'connectionClose'; readonly behaviour: ConnectionShutdownBehaviour }
   /** Runs arbitrary code on the connection. */
   | { readonly type: 'custom'; readonly run: (qconn: QuicheConnection) => void }
+  /** Hands live socket-level statistics of the connection's active path to `callback`. */
+  | { readonly type: 'stats'; readonly callback: (stats: SocketStats) => void }
   /** Hands a live statistics snapshot to `callback`. */
   | { readonly type: 'connectionStats'; readonly callback: (stats: QuicConnectionStats) => void };
 
@@ -37,6 +40,9 @@ export function executeQuicCommand(command: QuicCommand, qconn: QuicheConnection
     }
     case 'custom':
       command.run(qconn);
+      return;
+    case 'stats':
+      command.callback(toSocketStats(readConnectionStats(qconn)));
       return;
     case 'connectionStats':
       command.callback(readConnectionStats(qconn));
