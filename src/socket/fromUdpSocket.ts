@@ -9,7 +9,11 @@ import type { Incoming, SocketAddress } from './Incoming';
  *
  * <span class="informal">The receive half of a socket, as a stream.</span>
  *
- * Each `'message'` becomes one {@link Incoming}. The Observable completes when the socket closes and
+ * Each `'message'` becomes one {@link Incoming}. Datagrams are handed on in bursts: those that
+ * arrive in one turn of the event loop's poll phase are emitted together, right after it (on
+ * `setImmediate`), the way a `recvmmsg` batch would be. A connection's worker then feeds quiche the
+ * whole burst before it acknowledges, reads and writes once, instead of once per datagram, which
+ * keeps ACKs and stream writes large. The Observable completes when the socket closes and
  * errors with a `QuicError` (code `SocketError`) when the socket emits `'error'`. Unsubscribing
  * removes its listeners and leaves the socket open: whoever bound the socket closes it.
  *
@@ -35,22 +39,34 @@ export function fromUdpSocket(socket: Socket, now: () => number = () => performa
       subscriber.error(new QuicError('SocketError', 'the UDP socket is not bound', { cause }));
       return;
     }
+    // Datagrams of the current burst, and the pending hand-over.
+    let burst: Incoming[] = [];
+    let handOver: NodeJS.Immediate | null = null;
+    const flush = (): void => {
+      handOver = null;
+      const ready = burst;
+      burst = [];
+      for (const incoming of ready) {
+        if (subscriber.closed) return;
+        subscriber.next(incoming);
+      }
+    };
     const onMessage = (buf: Buffer, rinfo: RemoteInfo): void => {
-      subscriber.next({
-        buf,
-        peer: { address: rinfo.address, port: rinfo.port, family: rinfo.family },
-        local,
-        rxTime: now(),
-      });
+      burst.push({ buf, peer: { address: rinfo.address, port: rinfo.port, family: rinfo.family }, local, rxTime: now() });
+      handOver ??= setImmediate(flush);
     };
     const onError = (cause: Error): void => {
       subscriber.error(new QuicError('SocketError', `UDP socket error: ${cause.message}`, { cause }));
     };
-    const onClose = (): void => subscriber.complete();
+    const onClose = (): void => {
+      flush();
+      subscriber.complete();
+    };
     socket.on('message', onMessage);
     socket.on('error', onError);
     socket.on('close', onClose);
     return () => {
+      if (handOver) clearImmediate(handOver);
       socket.off('message', onMessage);
       socket.off('error', onError);
       socket.off('close', onClose);
