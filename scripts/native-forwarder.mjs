@@ -6,7 +6,7 @@
 // lands on dist/native/index.js once compiled to dist/cjs/native/*.js. These two files send it
 // on to the real native/index.js, which finds the .node file next to itself.
 //
-// Run after `tsc -p tsconfig.build.json` (npm run build:ts does both).
+// Run after `tsc -p tsconfig.build.json` and before the ESM wrapper, which loads the built package (npm run build:ts runs all three in order).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
