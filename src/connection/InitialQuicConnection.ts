@@ -1,4 +1,4 @@
-import { Observable, type SchedulerLike } from 'rxjs';
+import { NEVER, Observable, type SchedulerLike, type Subscription } from 'rxjs';
 
 import type { ApplicationOverQuic, ConnectionResult } from '../application/ApplicationOverQuic';
 import { QuicError } from '../errors/QuicError';
@@ -15,6 +15,15 @@ import type { QuicConnectionStats } from './QuicConnectionStats';
 
 /** Transport CONNECTION_REFUSED (RFC 9000 §20.1). */
 const CONNECTION_REFUSED = 0x2;
+
+/** What a rejected connection runs while it closes: nothing (`shouldAct` is false throughout). */
+const REFUSED: ApplicationOverQuic = {
+  onConnEstablished: () => undefined,
+  shouldAct: () => false,
+  waitForData: () => NEVER,
+  processReads: () => undefined,
+  processWrites: () => undefined,
+};
 
 /**
  * What an {@link InitialQuicConnection} is made of; built by the acceptor, the connector, or
@@ -88,7 +97,8 @@ export class InitialQuicConnection {
    * Runs the handshake and then `app`, while subscribed.
    *
    * Emits the connection's handle once, when the application starts (after the handshake, or in
-   * early data on a 0-RTT server); completes when the connection closes cleanly; errors with a
+   * early data on a 0-RTT server); completes when the connection closes cleanly (or its socket
+   * closes under it); errors with a
    * `HandshakeError` (`HandshakeTimeout`, `HandshakeConnectionClosed`), a `QuicTransportError` (the
    * peer closed with an error) or the error an application callback threw. Unsubscribing closes the
    * connection with a CONNECTION_CLOSE.
@@ -128,35 +138,70 @@ export class InitialQuicConnection {
   }
 
   /**
-   * Refuses the connection: sends a CONNECTION_CLOSE with CONNECTION_REFUSED and forgets it.
+   * Refuses the connection with a CONNECTION_CLOSE carrying CONNECTION_REFUSED; the client's
+   * handshake then fails with a `HandshakeError` whose cause is that close.
+   *
+   * quiche learns the client's connection ID from its Initial, so it first reads the packets that
+   * arrived for this connection and sends what they call for: an ACK, or, once it has the whole
+   * ClientHello, its first flight, whose keys the client needs to read the close (quiche sends it
+   * in the Handshake packet space from then on). The connection then lingers, closing, for quiche's
+   * closing period (RFC 9000 §10.2.1) on a worker without an application: it answers late
+   * packets of this attempt with the close, and keeps its connection IDs mapped meanwhile, so the
+   * rest of the client's first flight is not taken for a new connection. It is counted as a failed
+   * handshake (`disconnect`).
    */
   reject(): void {
-    if (this.claimed) return;
+    if (!this.claim()) return;
+    const { conn, inbox } = this.init;
+    try {
+      inbox.packet$
+        .subscribe((incoming) => {
+          try {
+            conn.recv(incoming.buf, incoming.peer, incoming.local, incoming.gro ?? null);
+          } catch {
+            // quiche refused the packet and is closing already; the close below changes nothing.
+          }
+        })
+        .unsubscribe();
+      this.sendAll();
+      conn.close(false, CONNECTION_REFUSED, '');
+    } catch {
+      // Closing already: the worker sends whatever close quiche holds.
+    }
+    this.work$(REFUSED, false, () => undefined).subscribe({ error: () => undefined });
+  }
+
+  /** Sends everything quiche has ready, outside a worker (for {@link reject}). */
+  private sendAll(): void {
+    const { conn, sender } = this.init;
+    const out = new Uint8Array(65536);
+    const lengths = new Uint32Array(64);
+    for (let batch = conn.send(out, lengths, false); batch !== null; batch = conn.send(out, lengths, false)) {
+      sender.sendBatch(out, lengths, batch);
+    }
+  }
+
+  /** Marks the connection taken (once) and frees its backlog slot; false if it already was. */
+  private claim(): boolean {
+    if (this.claimed) return false;
     this.claimed = true;
     this.init.onClaim?.();
-    const { conn, cids } = this.init;
-    try {
-      conn.close(false, CONNECTION_REFUSED, '');
-      const out = new Uint8Array(1500);
-      const lengths = new Uint32Array(1);
-      const batch = conn.send(out, lengths, false);
-      if (batch) this.init.sender.sendBatch(out, lengths, batch);
-    } catch {
-      // Nothing more to do for a connection we are dropping.
-    }
-    if (cids.pendingCid) cids.unmap(cids.pendingCid);
-    for (const cid of conn.sourceIds()) cids.unmap(cid);
-    this.init.metrics.connectionClosed();
+    return true;
   }
 
   private drive$(app: ApplicationOverQuic, pause: boolean, onHandle: (h: QuicConnection) => void): Observable<QuicConnection> {
     return new Observable<QuicConnection>((subscriber) => {
-      if (this.claimed) {
+      if (!this.claim()) {
         subscriber.error(new QuicError('InvalidState', 'this InitialQuicConnection was already started or rejected'));
         return;
       }
-      this.claimed = true;
-      this.init.onClaim?.();
+      return this.work$(app, pause, onHandle).subscribe(subscriber);
+    });
+  }
+
+  /** Runs the connection's worker with `app` while subscribed (the connection is claimed). */
+  private work$(app: ApplicationOverQuic, pause: boolean, onHandle: (h: QuicConnection) => void): Observable<QuicConnection> {
+    return new Observable<QuicConnection>((subscriber) => {
       const init = this.init;
       const worker = new IoWorker<QuicheConnection>({
         conn: init.conn,
@@ -186,14 +231,25 @@ export class InitialQuicConnection {
 
       // Keep the router alive first, so the worker's own teardown (its CONNECTION_CLOSE) goes out
       // before the socket may close.
+      let work: Subscription | undefined;
+      let socketGone = false;
       const keepAlive = init.keepAlive$.subscribe({
         error: (e: QuicError) => {
           // The socket failed under the connection: it cannot go on.
           settle({ ok: false, error: e });
           subscriber.error(e);
         },
+        complete: () => {
+          // The socket closed under the connection: nothing can be sent or received any more, so
+          // stop its timers now rather than at its idle timeout.
+          socketGone = true;
+          work?.unsubscribe();
+          settle({ ok: true });
+          subscriber.complete();
+        },
       });
-      const work = worker.run$().subscribe({
+      if (socketGone) return;
+      work = worker.run$().subscribe({
         next: () => subscriber.next(handle),
         error: (error: QuicError) => {
           settle({ ok: false, error });
@@ -205,7 +261,7 @@ export class InitialQuicConnection {
         },
       });
       return () => {
-        work.unsubscribe();
+        work?.unsubscribe();
         keepAlive.unsubscribe();
         settle({ ok: true });
       };

@@ -258,7 +258,7 @@ export class IoWorker<C extends WorkerConnection> {
     if (this.stageValue === 'closed' || this.stageValue === 'paused') return;
     const { conn, app } = this.params;
 
-    if (this.failure === null && this.stageValue === 'handshake' && (conn.isEstablished() || conn.isInEarlyData())) {
+    if (this.failure === null && this.stageValue === 'handshake' && this.handshakeDone()) {
       this.startApplication();
       if ((this.stageValue as ConnectionStage) === 'paused') return;
     }
@@ -277,8 +277,25 @@ export class IoWorker<C extends WorkerConnection> {
 
     if (this.failure !== null) return this.finish({ ok: false, error: this.failure });
     if (conn.isClosed()) return this.finish(this.closeResult());
+    if (this.stageValue === 'handshake' && this.handshakeDone()) {
+      // The flush itself put quiche in early data: a resuming client writes its ClientHello (again
+      // after a Retry) in send(). Start the application on the next step, not at the next packet,
+      // so it can write 0-RTT data (tokio-quiche's Handshake-stage `on_flush` check).
+      this.scheduleStep();
+    }
     this.armTimer();
     this.afterStep$.next();
+  }
+
+  /**
+   * Whether the handshake stage is over: established, or in early data (a 0-RTT server, a resuming
+   * client), and not closed meanwhile. A client that gets the server's last handshake flight
+   * together with its CONNECTION_CLOSE (a refused connection) is established for quiche, but its
+   * handshake failed: the application never starts.
+   */
+  private handshakeDone(): boolean {
+    const { conn } = this.params;
+    return (conn.isEstablished() || conn.isInEarlyData()) && conn.peerError() === null && conn.localError() === null;
   }
 
   private startApplication(): void {

@@ -9,7 +9,7 @@ import type { Incoming } from '../socket/Incoming';
 import type { AddressValidationTokens } from './AddressValidationTokens';
 import { ConnectionInbox } from './ConnectionInbox';
 import type { ConnectionIdGenerator } from './ConnectionIdGenerator';
-import { cidHex } from './connectionId';
+import { cidHex, longHeaderInvariants } from './connectionId';
 import type { ConnectionMap } from './ConnectionMap';
 
 /**
@@ -68,16 +68,11 @@ export class ConnectionAcceptor {
    */
   handleInitial(incoming: Incoming): InitialQuicConnection | null {
     const p = this.params;
-    let header: napi.Header;
-    try {
-      header = napi.parseHeader(incoming.buf, p.generator.length);
-    } catch {
-      p.metrics.rejectedPacket('failedToParse');
-      return null;
-    }
-    // The version decides how the rest of the header reads (RFC 8999): a version we do not speak
-    // gets version negotiation whatever its type bits say, e.g. a QUIC v2 Initial.
-    if (header.type !== 'short' && header.type !== 'versionNegotiation' && !napi.versionIsSupported(header.version)) {
+    // The version decides how the rest of the header reads (RFC 8999), so a version we do not speak
+    // gets version negotiation from the invariant fields alone, whatever its type bits and body
+    // say (e.g. a QUIC v2 Initial, or a future version's packet whose body does not parse as v1).
+    const invariants = longHeaderInvariants(incoming.buf);
+    if (invariants !== null && invariants.version !== 0 && !napi.versionIsSupported(invariants.version)) {
       // RFC 9000 §5.2.2 / §14.1: only answer datagrams of a full Initial's size, so a tiny probe
       // cannot make us reflect a larger reply.
       if (incoming.buf.length < 1200) {
@@ -85,12 +80,19 @@ export class ConnectionAcceptor {
         return null;
       }
       try {
-        const n = napi.negotiateVersion(header.scid, header.dcid, this.scratch);
+        const n = napi.negotiateVersion(invariants.scid, invariants.dcid, this.scratch);
         p.sender.sendTo(this.scratch.subarray(0, n), incoming.peer);
         p.metrics.versionNegotiationSent();
       } catch {
         p.metrics.rejectedPacket('unexpected');
       }
+      return null;
+    }
+    let header: napi.Header;
+    try {
+      header = napi.parseHeader(incoming.buf, p.generator.length);
+    } catch {
+      p.metrics.rejectedPacket('failedToParse');
       return null;
     }
     if (header.type !== 'initial') {

@@ -44,7 +44,8 @@ export interface ConnectOptions {
  * On subscription it builds the client configuration (verifying the server's certificate by
  * default, against Node's root certificates or `params.trust`), resumes `params.session` if given,
  * sends the first flight and runs the handshake. It emits the connection's handle once the
- * application starts, completes when the connection closes cleanly, and errors with a typed
+ * application starts (in early data, when resuming with 0-RTT), completes when the connection
+ * closes cleanly or the socket closes, and errors with a typed
  * error otherwise: `HandshakeError` (`HandshakeTimeout`, or `HandshakeConnectionClosed` with the
  * TLS alert as its cause when certificate verification fails), `QuicTransportError`, or what an
  * application callback threw. Unsubscribing closes the connection with a CONNECTION_CLOSE.
@@ -90,7 +91,11 @@ export function connectWithConfig$(
     // On a client every datagram with an unknown DCID is stray: count it and drop it.
     const routed$ = quicSocket.incoming$.pipe(routeByConnectionId(map, metrics), share());
     const keepAlive$ = new Observable<never>((subscriber) =>
-      routed$.subscribe({ next: () => metrics.rejectedPacket('unknownConnectionId'), error: (e) => subscriber.error(e) }),
+      routed$.subscribe({
+        next: () => metrics.rejectedPacket('unknownConnectionId'),
+        error: (e) => subscriber.error(e),
+        complete: () => subscriber.complete(),
+      }),
     );
     const timerScheduler = options.timerScheduler;
     const iqc = new InitialQuicConnection({

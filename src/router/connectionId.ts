@@ -47,3 +47,33 @@ export function cidKey(cid: Uint8Array): string {
 export function cidHex(cid: Uint8Array): string {
   return Buffer.from(cid.buffer, cid.byteOffset, cid.byteLength).toString('hex');
 }
+
+/** The version-independent fields of a long header (RFC 8999 §5.1). */
+export interface LongHeaderInvariants {
+  readonly version: number;
+  readonly dcid: Uint8Array;
+  readonly scid: Uint8Array;
+}
+
+/**
+ * Reads the fields every QUIC version's long header shares (RFC 8999 §5.1): the version and both
+ * connection IDs. What follows them depends on the version, so this is all a server may read of a
+ * packet of a version it does not speak, e.g. to answer it with version negotiation.
+ *
+ * @param buf The datagram.
+ * @returns The fields, or `null` for a short header or a datagram too short to hold them.
+ */
+export function longHeaderInvariants(buf: Uint8Array): LongHeaderInvariants | null {
+  if (!isLongHeader(buf) || buf.length < 7) return null;
+  const version = ((buf[1]! << 24) | (buf[2]! << 16) | (buf[3]! << 8) | buf[4]!) >>> 0;
+  const dcidLen = buf[5]!;
+  const scidLenAt = 6 + dcidLen;
+  if (buf.length < scidLenAt + 1) return null;
+  const scidLen = buf[scidLenAt]!;
+  if (buf.length < scidLenAt + 1 + scidLen) return null;
+  return {
+    version,
+    dcid: buf.subarray(6, scidLenAt),
+    scid: buf.subarray(scidLenAt + 1, scidLenAt + 1 + scidLen),
+  };
+}
