@@ -40,6 +40,8 @@ export interface InitialQuicConnectionInit {
   readonly cids: ConnectionIdRegistry;
   /** Keeps the socket's router running while the connection lives (the shared routed stream). */
   readonly keepAlive$: Observable<unknown>;
+  /** Called once when the connection has ended (its result settled): closes its log files. */
+  readonly onClosed?: () => void;
   /** Called once when the connection is started, handshaken or rejected (frees a backlog slot). */
   readonly onClaim?: () => void;
   /** What unsubscribing sends. */
@@ -217,8 +219,15 @@ export class InitialQuicConnection {
         ...(init.timerScheduler ? { timerScheduler: init.timerScheduler } : {}),
       });
       this.worker = worker;
-      let settle!: (r: ConnectionResult) => void;
-      const result = new Promise<ConnectionResult>((resolve) => (settle = resolve));
+      let resolveResult!: (r: ConnectionResult) => void;
+      const result = new Promise<ConnectionResult>((resolve) => (resolveResult = resolve));
+      let settled = false;
+      const settle = (r: ConnectionResult): void => {
+        if (settled) return;
+        settled = true;
+        resolveResult(r);
+        init.onClosed?.();
+      };
       const scid = init.conn.sourceId();
       const handle: QuicConnection = {
         localAddr: init.localAddr,

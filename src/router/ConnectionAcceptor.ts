@@ -2,7 +2,9 @@ import type { Observable, SchedulerLike } from 'rxjs';
 
 import { HandshakeInfo } from '../connection/HandshakeInfo';
 import { InitialQuicConnection } from '../connection/InitialQuicConnection';
+import { type ConnectionLogs, openConnectionLogs } from '../connection/ConnectionLogs';
 import type { Metrics } from '../metrics/Metrics';
+import type { QlogCompression } from '../settings/QlogCompression';
 import { napi } from '../native/binding';
 import type { DatagramSender } from '../socket/DatagramSender';
 import type { Incoming } from '../socket/Incoming';
@@ -32,6 +34,8 @@ export interface ConnectionAcceptorParams {
   readonly handshakeTimeout?: number;
   /** Writes one qlog file per connection here, if set. */
   readonly qlogDir?: string;
+  /** How qlog files are compressed. Defaults to `'none'`. */
+  readonly qlogCompression?: QlogCompression;
   /** Appends TLS secrets here, if set (the config must log keys). */
   readonly keylogFile?: string;
   /** Counters. */
@@ -148,14 +152,17 @@ export class ConnectionAcceptor {
     const p = this.params;
     const scid = p.generator.newConnectionId();
     let conn: napi.Connection;
+    let logs: ConnectionLogs;
     try {
       conn = odcid
         ? napi.Connection.accept(scid, odcid, incoming.local, incoming.peer, p.config, header.dcid)
         : napi.Connection.accept(scid, null, incoming.local, incoming.peer, p.config);
-      if (p.qlogDir) {
-        conn.setQlogFile(`${p.qlogDir}/${cidHex(scid)}.sqlog`, 'rxjs-quiche qlog', `rxjs-quiche qlog id=${cidHex(scid)}`);
-      }
-      if (p.keylogFile) conn.setKeylogFile(p.keylogFile);
+      logs = openConnectionLogs(conn, {
+        ...(p.qlogDir !== undefined ? { qlogDir: p.qlogDir } : {}),
+        ...(p.qlogCompression !== undefined ? { qlogCompression: p.qlogCompression } : {}),
+        ...(p.keylogFile !== undefined ? { keylogFile: p.keylogFile } : {}),
+        scidHex: cidHex(scid),
+      });
     } catch {
       p.metrics.rejectedPacket('unexpected');
       return null;
@@ -186,6 +193,7 @@ export class ConnectionAcceptor {
         pendingCid,
       },
       keepAlive$: p.keepAlive$,
+      onClosed: () => logs.close(),
       onClaim: () => {
         if (!claimed) {
           claimed = true;

@@ -2,6 +2,7 @@ import type { Socket } from 'node:dgram';
 import { defer, Observable, type SchedulerLike, share } from 'rxjs';
 
 import type { ApplicationOverQuic } from '../application/ApplicationOverQuic';
+import { openConnectionLogs } from '../connection/ConnectionLogs';
 import { HandshakeInfo } from '../connection/HandshakeInfo';
 import { InitialQuicConnection } from '../connection/InitialQuicConnection';
 import type { QuicConnection } from '../connection/QuicConnection';
@@ -78,11 +79,12 @@ export function connectWithConfig$(
     const conn = callNative(() =>
       napi.Connection.connect(host ?? params.serverName ?? null, scid, quicSocket.localAddress, peer, config, params.session ?? null),
     );
-    if (settings.qlogDir !== undefined) {
-      conn.setQlogFile(`${settings.qlogDir}/${cidHex(scid)}.sqlog`, 'rxjs-quiche qlog', `rxjs-quiche qlog id=${cidHex(scid)}`);
-    }
     const keylogFile = resolveKeylogFile(settings);
-    if (keylogFile !== undefined) conn.setKeylogFile(keylogFile);
+    const logs = openConnectionLogs(conn, {
+      ...(settings.qlogDir !== undefined ? { qlogDir: settings.qlogDir, qlogCompression: settings.qlogCompression } : {}),
+      ...(keylogFile !== undefined ? { keylogFile } : {}),
+      scidHex: cidHex(scid),
+    });
 
     const map = new ConnectionMap();
     const inbox = new ConnectionInbox(2048, metrics);
@@ -111,6 +113,7 @@ export function connectWithConfig$(
       // to answer on a new path.
       cids: { map: (cid) => map.map(cid, inbox), unmap: (cid) => map.unmap(cid), generator },
       keepAlive$,
+      onClosed: () => logs.close(),
       ...(options.stepScheduler ? { stepScheduler: options.stepScheduler } : {}),
       ...(timerScheduler ? { timerScheduler } : {}),
     });

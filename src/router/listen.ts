@@ -122,7 +122,7 @@ function acceptOn(
       tokens: settings.disableClientIpValidation ? null : new AddressValidationTokens(settings.addressTokenLifetime),
       backlog: settings.listenBacklog,
       ...(settings.handshakeTimeout !== undefined ? { handshakeTimeout: settings.handshakeTimeout } : {}),
-      ...(settings.qlogDir !== undefined ? { qlogDir: settings.qlogDir } : {}),
+      ...(settings.qlogDir !== undefined ? { qlogDir: settings.qlogDir, qlogCompression: settings.qlogCompression } : {}),
       ...(keylogFile !== undefined ? { keylogFile } : {}),
       metrics,
       keepAlive$: routed$,
