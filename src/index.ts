@@ -73,3 +73,4 @@ export { wrapQuicheConnection, type WrappedQuicheConnection } from './applicatio
 /* Metrics */
 export type { Metrics, RejectedPacketReason, HandshakeFailureReason } from './metrics/Metrics';
 export { DefaultMetrics } from './metrics/DefaultMetrics';
+export { DIAGNOSTICS_CHANNELS } from './metrics/diagnostics';

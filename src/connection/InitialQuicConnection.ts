@@ -213,6 +213,8 @@ export class InitialQuicConnection {
         handshakeInfo: init.handshakeInfo,
         metrics: init.metrics,
         cids: init.cids,
+        localAddr: init.localAddr,
+        peerAddr: init.peerAddr,
         pauseAfterHandshake: pause,
         ...(init.shutdownBehaviour ? { shutdownBehaviour: init.shutdownBehaviour } : {}),
         ...(init.stepScheduler ? { stepScheduler: init.stepScheduler } : {}),

@@ -24,7 +24,9 @@ import type { Metrics } from '../metrics/Metrics';
 import { fromNativeError } from '../native/errors';
 import type { ConnectionIdGenerator } from '../router/ConnectionIdGenerator';
 import type { DatagramSender } from '../socket/DatagramSender';
-import type { Incoming } from '../socket/Incoming';
+import type { Incoming, SocketAddress } from '../socket/Incoming';
+import { diagnostics } from '../metrics/diagnostics';
+import { cidHex } from '../router/connectionId';
 import { GRACEFUL_SHUTDOWN, type ConnectionShutdownBehaviour } from './ConnectionShutdownBehaviour';
 import type { ConnectionStage } from './ConnectionStage';
 import type { HandshakeInfo } from './HandshakeInfo';
@@ -85,6 +87,9 @@ export interface IoWorkerParams<C extends WorkerConnection> {
   readonly stepScheduler?: SchedulerLike;
   /** Runs quiche's timers. Defaults to `asyncScheduler`. */
   readonly timerScheduler?: SchedulerLike;
+  /** The connection's addresses, for diagnostics. */
+  readonly localAddr?: SocketAddress;
+  readonly peerAddr?: SocketAddress;
   /** Bytes of the send buffer. Defaults to `65536`. */
   readonly sendBufferSize?: number;
 }
@@ -311,12 +316,27 @@ export class IoWorker<C extends WorkerConnection> {
       this.stageValue = 'paused';
       this.running$.next(false);
       this.deadline$.next(null);
+      this.publishEstablished();
       this.subscriber?.next({ type: 'established', handshakeInfo });
       return;
     }
     this.stageValue = 'running';
     this.firstRead = true;
+    this.publishEstablished();
     this.subscriber?.next({ type: 'established', handshakeInfo });
+  }
+
+  private publishEstablished(): void {
+    if (!diagnostics.connectionEstablished.hasSubscribers) return;
+    const { conn, handshakeInfo, localAddr, peerAddr } = this.params;
+    diagnostics.connectionEstablished.publish({
+      scid: cidHex(conn.sourceId()),
+      local: localAddr,
+      peer: peerAddr,
+      isServer: conn.isServer(),
+      handshakeMs: handshakeInfo.elapsed,
+      inEarlyData: conn.isInEarlyData(),
+    });
   }
 
   /** Issues source IDs up to what the peer accepts, and unmaps the ones it retired. */
@@ -451,6 +471,15 @@ export class IoWorker<C extends WorkerConnection> {
     for (const cid of conn.sourceIds()) cids.unmap(cid);
     for (let cid = conn.retiredScidNext(); cid !== null; cid = conn.retiredScidNext()) cids.unmap(cid);
     metrics.connectionClosed();
+    if (diagnostics.connectionClosed.hasSubscribers) {
+      diagnostics.connectionClosed.publish({
+        scid: cidHex(conn.sourceId()),
+        local: this.params.localAddr,
+        peer: this.params.peerAddr,
+        isServer: conn.isServer(),
+        result,
+      });
+    }
     const subscriber = this.subscriber;
     if (!subscriber) return;
     if (result.ok) subscriber.complete();

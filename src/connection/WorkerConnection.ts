@@ -20,6 +20,7 @@ export type WorkerConnection = Pick<
   | 'localError'
   | 'stats'
   | 'pathStats'
+  | 'sourceId'
   | 'sourceIds'
   | 'scidsLeft'
   | 'newScid'
