@@ -43,7 +43,8 @@ export declare class Connection {
    * Creates a client connection and its first flight.
    *
    * `serverName` sets SNI and the name the server certificate is verified
-   * against. `session` resumes an earlier connection (from `session()`),
+   * against; an IP address is sent as no SNI and checked against the
+   * certificate's IP addresses. `session` resumes an earlier connection (from `session()`),
    * which makes 0-RTT possible when the config enables early data.
    *
    * # Errors

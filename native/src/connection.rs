@@ -7,6 +7,7 @@
 //! in and out of caller buffers. quiche's `Done` is `null` (or `false`).
 
 use std::io::Write;
+use std::net::IpAddr;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -409,7 +410,8 @@ impl JsConnection {
   /// Creates a client connection and its first flight.
   ///
   /// `serverName` sets SNI and the name the server certificate is verified
-  /// against. `session` resumes an earlier connection (from `session()`),
+  /// against; an IP address is sent as no SNI and checked against the
+  /// certificate's IP addresses. `session` resumes an earlier connection (from `session()`),
   /// which makes 0-RTT possible when the config enables early data.
   ///
   /// # Errors
@@ -427,8 +429,18 @@ impl JsConnection {
     let scid = cid("scid", scid)?;
     let local = local.parse()?;
     let peer = peer.parse()?;
-    let mut conn = quiche::connect(server_name.as_deref(), &scid, local, peer, &mut config.inner)
-      .map_err(quiche_err)?;
+    // An IP address is no host name: RFC 6066 forbids it in SNI, and quiche would check it
+    // against the certificate's DNS names. Send no SNI and verify the address against its IP SANs.
+    let ip = server_name.as_deref().and_then(|n| n.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok());
+    let sni = if ip.is_some() { None } else { server_name.as_deref() };
+    let mut conn = quiche::connect(sni, &scid, local, peer, &mut config.inner).map_err(quiche_err)?;
+    if let Some(ip) = ip {
+      let ssl: &mut boring::ssl::SslRef = conn.as_mut();
+      ssl
+        .param_mut()
+        .set_ip(ip)
+        .map_err(|e| err("TlsFail", format!("TlsFail: cannot verify against {ip}: {e}")))?;
+    }
     if let Some(s) = session {
       conn.set_session(s).map_err(quiche_err)?;
     }
