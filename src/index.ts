@@ -74,3 +74,24 @@ export { wrapQuicheConnection, type WrappedQuicheConnection } from './applicatio
 export type { Metrics, RejectedPacketReason, HandshakeFailureReason } from './metrics/Metrics';
 export { DefaultMetrics } from './metrics/DefaultMetrics';
 export { DIAGNOSTICS_CHANNELS } from './metrics/diagnostics';
+
+/* HTTP/3 */
+export { H3Driver, type H3DriverOptions } from './http3/H3Driver';
+export { ServerH3Driver } from './http3/ServerH3Driver';
+export { ClientH3Driver, type ClientH3DriverOptions, type H3RequestOptions } from './http3/ClientH3Driver';
+export { H3Controller } from './http3/H3Controller';
+export { ServerH3Controller } from './http3/ServerH3Controller';
+export { ClientH3Controller } from './http3/ClientH3Controller';
+export type { H3Event, H3ShutdownReason } from './http3/H3Event';
+export type { H3Command, StreamShutdown } from './http3/H3Command';
+export type { H3Request } from './http3/H3Request';
+export type { H3Response } from './http3/H3Response';
+export type { H3ResponseInit, H3InformationalResponse } from './http3/H3ResponseInit';
+export type { H3BodyInit } from './http3/OutboundBody';
+export { toH3Headers, headerValue, statusHeaders, type H3Header, type H3HeadersInit } from './http3/H3Headers';
+export { H3_NO_ERROR, H3_INTERNAL_ERROR, H3_REQUEST_REJECTED, H3_REQUEST_CANCELLED, H3_MESSAGE_ERROR } from './http3/h3WireCodes';
+export { serveHttp3, type H3Handler, type ServeHttp3Options } from './http3/serveHttp3';
+export { connect$, type ConnectHttp3Options } from './http3/connect';
+export type { ClientH3Connection } from './http3/ClientH3Connection';
+export type { ServerH3Connection } from './http3/ServerH3Connection';
+export type { H3ConnectionLike, H3QuicheConnection, H3ConnectionFactory } from './http3/H3ConnectionLike';

@@ -1,0 +1,71 @@
+/**
+ * Header fields of HTTP/3 messages, and the forms users may write them in.
+ *
+ * Names and values cross the native boundary as Latin-1 strings (one character per octet), like
+ * Node's `http` module, so any octet a peer sends survives the round trip.
+ */
+
+/** One header field: a lowercase name and its value, as Latin-1 strings. */
+export interface H3Header {
+  readonly name: string;
+  readonly value: string;
+}
+
+/**
+ * Headers as a user writes them: a list of fields (kept in order, duplicates allowed), or a record
+ * (`{ ':status': 200, 'cache-control': 'no-store', 'set-cookie': ['a=1', 'b=2'] }`). Names are
+ * lowercased, as HTTP/3 requires; numbers become decimal strings; `undefined` values are skipped.
+ */
+export type H3HeadersInit =
+  | readonly H3Header[]
+  | Readonly<Record<string, string | number | readonly (string | number)[] | undefined>>;
+
+/**
+ * Turns {@link H3HeadersInit} into a header list, with pseudo-header fields (`:method`, `:status`, …)
+ * first, as RFC 9114 §4.3 requires.
+ *
+ * @param init The headers, or `undefined` for none.
+ * @returns A new list.
+ */
+export function toH3Headers(init: H3HeadersInit | undefined): H3Header[] {
+  if (init === undefined) return [];
+  const pseudo: H3Header[] = [];
+  const regular: H3Header[] = [];
+  const add = (name: string, value: string | number): void => {
+    const lower = name.toLowerCase();
+    (lower.startsWith(':') ? pseudo : regular).push({ name: lower, value: String(value) });
+  };
+  if (Array.isArray(init)) {
+    for (const h of init as readonly H3Header[]) add(h.name, h.value);
+  } else {
+    for (const [name, value] of Object.entries(init as Record<string, unknown>)) {
+      if (value === undefined) continue;
+      if (Array.isArray(value)) for (const v of value) add(name, v as string | number);
+      else add(name, value as string | number);
+    }
+  }
+  return pseudo.concat(regular);
+}
+
+/**
+ * The value of the first field called `name` (case-insensitive), or `undefined`.
+ *
+ * @param headers A header list.
+ * @param name The field name.
+ */
+export function headerValue(headers: readonly H3Header[], name: string): string | undefined {
+  const lower = name.toLowerCase();
+  for (const h of headers) if (h.name === lower) return h.value;
+  return undefined;
+}
+
+/**
+ * Builds the header list of a response or informational response: `:status` first.
+ *
+ * @param status The status code (100–599).
+ * @param headers The other fields.
+ */
+export function statusHeaders(status: number, headers: H3HeadersInit | undefined): H3Header[] {
+  const list = toH3Headers(headers).filter((h) => h.name !== ':status');
+  return [{ name: ':status', value: String(status) }, ...list];
+}
