@@ -611,6 +611,17 @@ describe('IoWorker', () => {
 
       expect(w.sender.frames()).toEqual([connectionCloseFrame({ isApp: true, errorCode: 0x42, reason: 'bye' })]);
     });
+
+    it("closes with the application's shutdown behaviour when the worker has none (HTTP/3's H3_NO_ERROR)", () => {
+      let w!: ReturnType<typeof fakeWorker>;
+      testScheduler.run(({ expectObservable }) => {
+        w = fakeWorker({ packet$: NEVER });
+        Object.assign(w.app, { shutdownBehaviour: { sendApplicationClose: true, errorCode: 0x100, reason: '' } });
+        expectObservable(w.worker.run$(), '--!').toBe('e-', { e: { type: 'established', handshakeInfo: w.handshakeInfo } });
+      });
+
+      expect(w.sender.frames()).toEqual([connectionCloseFrame({ isApp: true, errorCode: 0x100, reason: '' })]);
+    });
   });
 
   describe('connection IDs', () => {

@@ -1,5 +1,6 @@
 import type { ObservableInput } from 'rxjs';
 
+import type { ConnectionShutdownBehaviour } from '../connection/ConnectionShutdownBehaviour';
 import type { HandshakeInfo } from '../connection/HandshakeInfo';
 import type { QuicError } from '../errors/QuicError';
 import type { Metrics } from '../metrics/Metrics';
@@ -64,6 +65,13 @@ export interface ApplicationOverQuic<C = QuicheConnection> {
    * established (not during early data), right before the flush.
    */
   processWrites(qconn: C): void;
+
+  /**
+   * How to close the connection when its Observable is unsubscribed while it runs: the protocol's
+   * clean close (HTTP/3's is an application close with H3_NO_ERROR, 0x100). Read once, at that
+   * moment. Defaults to {@link GRACEFUL_SHUTDOWN} (an application close with code 0).
+   */
+  readonly shutdownBehaviour?: ConnectionShutdownBehaviour;
 
   /**
    * Called once when the connection closes, before the final CONNECTION_CLOSE is flushed, and only

@@ -81,7 +81,7 @@ export interface IoWorkerParams<C extends WorkerConnection> {
   readonly cids: ConnectionIdRegistry;
   /** Stop after the handshake until {@link IoWorker.resume} (tokio-quiche's `handshake()`). */
   readonly pauseAfterHandshake?: boolean;
-  /** What unsubscribing sends. Defaults to {@link GRACEFUL_SHUTDOWN}. */
+  /** What unsubscribing sends. Defaults to the application's `shutdownBehaviour`, then {@link GRACEFUL_SHUTDOWN}. */
   readonly shutdownBehaviour?: ConnectionShutdownBehaviour;
   /** Runs coalesced steps. Defaults to `asapScheduler`: packets that arrive together are handled in one step. */
   readonly stepScheduler?: SchedulerLike;
@@ -489,7 +489,7 @@ export class IoWorker<C extends WorkerConnection> {
   /** Unsubscribed while open: close, flush the CONNECTION_CLOSE, and finish without a subscriber. */
   private shutdown(): void {
     const { conn } = this.params;
-    const b = this.params.shutdownBehaviour ?? GRACEFUL_SHUTDOWN;
+    const b = this.params.shutdownBehaviour ?? this.params.app.shutdownBehaviour ?? GRACEFUL_SHUTDOWN;
     this.subscriber = null;
     try {
       if (!conn.isClosed()) conn.close(b.sendApplicationClose, b.errorCode, b.reason ?? '');
