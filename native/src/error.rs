@@ -78,15 +78,18 @@ pub fn quiche_err(e: quiche::Error) -> Error {
   err(code, message)
 }
 
+/// Names the stream an error is about, unless its message already does.
+fn naming_stream(e: Error, stream_id: u64) -> Error {
+  if e.reason.contains("streamId=") {
+    return e;
+  }
+  let reason = format!("{} (streamId={stream_id})", e.reason);
+  napi::Error::new(e.status, reason)
+}
+
 /// Like [`quiche_err`], naming the stream the call was about.
 pub fn stream_err(e: quiche::Error, stream_id: u64) -> Error {
-  let inner = quiche_err(e);
-  let reason = if inner.reason.contains("streamId=") {
-    inner.reason
-  } else {
-    format!("{} (streamId={stream_id})", inner.reason)
-  };
-  napi::Error::new(inner.status, reason)
+  naming_stream(quiche_err(e), stream_id)
 }
 
 /// The stable name of an HTTP/3 error. A transport error inside HTTP/3 keeps
@@ -156,11 +159,5 @@ pub fn h3_err(e: quiche::h3::Error) -> Error {
 
 /// Like [`h3_err`], naming the stream the call was about.
 pub fn h3_stream_err(e: quiche::h3::Error, stream_id: u64) -> Error {
-  let inner = h3_err(e);
-  let reason = if inner.reason.contains("streamId=") {
-    inner.reason
-  } else {
-    format!("{} (streamId={stream_id})", inner.reason)
-  };
-  napi::Error::new(inner.status, reason)
+  naming_stream(h3_err(e), stream_id)
 }
