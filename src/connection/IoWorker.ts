@@ -129,6 +129,8 @@ export class IoWorker<C extends WorkerConnection> {
   private readonly out: Uint8Array;
   private readonly lengths = new Uint32Array(64);
   private closedStats: QuicConnectionStats | null = null;
+  // The client's original destination ID was unmapped (once the handshake completed).
+  private pendingCidUnmapped = false;
   private established = false;
 
   constructor(private readonly params: IoWorkerParams<C>) {
@@ -272,7 +274,9 @@ export class IoWorker<C extends WorkerConnection> {
         this.firstRead = false;
         app.processReads(conn);
       }
-      if (conn.isEstablished()) app.processWrites(conn);
+      // A server writes once established (tokio-quiche's rule: no 0.5-RTT data); a resuming client
+      // writes in early data too, so its requests go out as 0-RTT.
+      if (conn.isEstablished() || (conn.isInEarlyData() && !conn.isServer())) app.processWrites(conn);
     }
     this.didRecv = false;
     // On a failure quiche already holds the CONNECTION_CLOSE; finish() flushes it after onConnClose.
@@ -309,7 +313,7 @@ export class IoWorker<C extends WorkerConnection> {
     // Set first: if onConnEstablished throws, onConnClose still runs (when shouldAct), as in tokio-quiche.
     this.established = true;
     app.onConnEstablished(conn, handshakeInfo);
-    if (cids.pendingCid) cids.unmap(cids.pendingCid);
+    this.unmapPendingCidOnceEstablished();
     if (this.params.pauseAfterHandshake) {
       // Send what the handshake produced, then wait for resume() with packets queued in the inbox.
       this.flush();
@@ -339,9 +343,23 @@ export class IoWorker<C extends WorkerConnection> {
     });
   }
 
+  /**
+   * Forgets the client's original destination ID once the handshake is complete. Not before: a
+   * 0-RTT client keeps sending early data to that ID until it has our reply, and a server in
+   * early data starts its application right after the first Initial.
+   */
+  private unmapPendingCidOnceEstablished(): void {
+    const { conn, cids } = this.params;
+    if (cids.pendingCid && !this.pendingCidUnmapped && conn.isEstablished()) {
+      this.pendingCidUnmapped = true;
+      cids.unmap(cids.pendingCid);
+    }
+  }
+
   /** Issues source IDs up to what the peer accepts, and unmaps the ones it retired. */
   private refreshConnectionIds(): void {
     const { conn, cids } = this.params;
+    this.unmapPendingCidOnceEstablished();
     if (cids.generator && this.established) {
       let left = conn.scidsLeft();
       while (left-- > 0) {
