@@ -653,6 +653,23 @@ describe('IoWorker', () => {
       expect(w.conn.sourceIds()).toEqual([cid(0x01), cid(0xc1), cid(0xc2)]);
     });
 
+    it("keeps the client's original DCID mapped through 0-RTT early data, until the handshake completes", () => {
+      let w!: ReturnType<typeof fakeWorker>;
+      testScheduler.run(({ hot, expectObservable }) => {
+        // a: the client's Initial (with 0-RTT); b: more 0-RTT to the same DCID; h: HANDSHAKE_DONE.
+        const packet$ = hot('   --a-b-h---', { a: packet(), b: packet(), h: fakeIncoming(fakePacket(CID, handshakeDoneFrame())) });
+
+        w = fakeWorker({ packet$, conn: { established: false }, pendingCid: cid(0xdd) });
+        w.conn.enterEarlyData();
+
+        // The application starts in early data (the first step)…
+        expectObservable(w.worker.run$()).toBe('e---------', { e: { type: 'established', handshakeInfo: w.handshakeInfo } });
+      });
+
+      // …but the client's DCID is only forgotten once established (frame 6), not at frame 0.
+      expect(callsTo(w.calls, 'unmap')).toEqual([[6, cid(0xdd).toString('hex')]]);
+    });
+
     it('unmaps an ID the peer retired and issues a replacement', () => {
       let w!: ReturnType<typeof fakeWorker>;
       testScheduler.run(({ hot, expectObservable }) => {
