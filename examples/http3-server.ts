@@ -5,6 +5,8 @@
  * - `GET /stream-bytes/<n>`: n bytes of `W` (0x57), streamed in pieces of up to 64 KiB taken
  *   from a static 1 MiB buffer and pulled only as fast as the client reads.
  * - `POST /echo`: the request body back, paced by the slower side.
+ * - extended CONNECT (`:protocol`, e.g. RFC 9298 `connect-udp`): a 200 that keeps the stream open
+ *   until the client ends it, echoing every HTTP/3 datagram (RFC 9297) of its flow.
  * - anything else: a file from `--root` (or 404), or a short help text at `/` without `--root`.
  *
  * Run:
@@ -23,6 +25,8 @@ import { createReadStream, promises as fs, readFileSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
+
+import { ignoreElements } from 'rxjs';
 
 import { ConnectionParams, type H3Request, type H3ResponseInit, listen$, napi, serveHttp3 } from '../src';
 
@@ -80,6 +84,12 @@ async function serveFile(root: string, path: string): Promise<H3ResponseInit> {
 }
 
 async function handle(req: H3Request): Promise<H3ResponseInit> {
+  const flow = req.flow;
+  if (req.method === 'CONNECT' && flow !== null) {
+    flow.incoming$.subscribe((datagram) => flow.send(datagram));
+    // The tunnel lasts as long as the request stream: our side ends when the client's does.
+    return { status: 200, headers: { 'capsule-protocol': '?1' }, body: req.body$.pipe(ignoreElements()) };
+  }
   const bytes = /^\/stream-bytes\/(\d+)$/.exec(req.path);
   if (bytes && req.method === 'GET') {
     const n = Number(bytes[1]);
@@ -116,11 +126,14 @@ socket.bind(port, address, () => {
   );
   const subscription = listen$(socket, params)
     .pipe(
-      serveHttp3(async (req) => {
-        const response = await handle(req);
-        console.log(`${req.method} ${req.path} -> ${response.status}`);
-        return response;
-      }),
+      serveHttp3(
+        async (req) => {
+          const response = await handle(req);
+          console.log(`${req.method} ${req.path} -> ${response.status}`);
+          return response;
+        },
+        { http3: { enableExtendedConnect: true } },
+      ),
     )
     .subscribe(({ connection, controller }) => {
       const peer = `${connection.peerAddr.address}:${connection.peerAddr.port}`;
@@ -132,7 +145,7 @@ socket.bind(port, address, () => {
       void connection.result.then(() => console.log(`connection from ${peer} closed`));
     });
   console.log(`HTTP/3 on https://${address.includes(':') ? `[${address}]` : address}:${port}/`);
-  // Ctrl-C: close every connection with H3_NO_ERROR, then the socket.
+  // Ctrl-C: close every connection with H3_NO_ERROR, then the socket (once the closes are flushed).
   process.once('SIGINT', () => {
     subscription.unsubscribe();
     setTimeout(() => socket.close(), 50);

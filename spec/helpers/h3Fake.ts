@@ -61,6 +61,19 @@ export class FakeQuicheConnection implements H3QuicheConnection {
   streamCapacity(streamId: number): number {
     return this.capacityOf(streamId);
   }
+  /** DATAGRAM frames sent, and ones waiting to be received. */
+  readonly dgramsSent: Uint8Array[] = [];
+  readonly dgramsIn: Uint8Array[] = [];
+  dgramSend(data: Uint8Array): boolean {
+    this.dgramsSent.push(data.slice());
+    return true;
+  }
+  dgramRecv(out: Uint8Array): number | null {
+    const d = this.dgramsIn.shift();
+    if (d === undefined) return null;
+    out.set(d);
+    return d.length;
+  }
 }
 
 /** What the fake HTTP/3 layer was asked to write, in order. */
@@ -69,7 +82,8 @@ export type Written =
   | { kind: 'response'; streamId: number; headers: H3Header[]; fin: boolean; urgency?: number; incremental?: boolean }
   | { kind: 'additional'; streamId: number; headers: H3Header[]; isTrailer: boolean; fin: boolean }
   | { kind: 'body'; streamId: number; bytes: number; fin: boolean }
-  | { kind: 'goaway'; id: number };
+  | { kind: 'goaway'; id: number }
+  | { kind: 'priorityUpdate'; streamId: number; urgency: number; incremental: boolean };
 
 /** The HTTP/3 layer: `poll()` returns scripted events, `recvBody()` scripted bytes. */
 export class FakeH3Connection implements H3ConnectionLike {
@@ -153,6 +167,9 @@ export class FakeH3Connection implements H3ConnectionLike {
   }
   sendGoaway(_c: unknown, id: number): void {
     this.written.push({ kind: 'goaway', id });
+  }
+  sendPriorityUpdateForRequest(_c: unknown, streamId: number, urgency: number, incremental: boolean): void {
+    this.written.push({ kind: 'priorityUpdate', streamId, urgency, incremental });
   }
   takeLastPriorityUpdate(streamId: number): string | null {
     return this.priorityUpdates.get(streamId) ?? null;

@@ -49,6 +49,8 @@ export interface H3TestServer {
   readonly connections: ServedConnection[];
   /** Stops the listener (closing every connection) and closes the socket. */
   close(): void;
+  /** Stops the listener, closing every connection, but leaves the socket open so the CONNECTION_CLOSE goes out. */
+  stop(): void;
 }
 
 /**
@@ -84,6 +86,7 @@ export async function startH3Server(
       for (const s of eventSubs) s.unsubscribe();
       closeAll(socket);
     },
+    stop: () => subscription.unsubscribe(),
   };
 }
 

@@ -3,6 +3,7 @@ import type { Observable } from 'rxjs';
 import type { H3RequestOptions } from './ClientH3Driver';
 import { H3Controller, type H3DriverPort } from './H3Controller';
 import type { H3HeadersInit } from './H3Headers';
+import { checkPriority, type H3Priority } from './H3Priority';
 import type { H3Response } from './H3Response';
 import type { H3BodyInit } from './OutboundBody';
 
@@ -56,5 +57,20 @@ export class ClientH3Controller extends H3Controller {
    */
   request(headers: H3HeadersInit, body?: H3BodyInit, options?: H3RequestOptions): Observable<H3Response> {
     return this.sendRequest(headers, body, options);
+  }
+
+  /**
+   * Asks the server to change a request's priority: sends PRIORITY_UPDATE (RFC 9218 §7) on the
+   * control stream at the driver's next turn. Ignored once the request's response is complete.
+   * Our server shows it as `H3Request.priority` and a `priorityUpdate` event; it is advice, and
+   * the server's application decides whether to act on it.
+   *
+   * @param streamId The request's stream (`response.streamId`, or a `newOutboundRequest` event).
+   * @param priority The new priority.
+   * @throws {RangeError} when the urgency is not an integer from 0 to 7.
+   */
+  updatePriority(streamId: number, priority: H3Priority): void {
+    checkPriority(priority);
+    this.port.send({ type: 'priorityUpdate', streamId, priority });
   }
 }

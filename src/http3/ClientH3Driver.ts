@@ -8,7 +8,9 @@ import { fromNativeError } from '../native/errors';
 import type { Http3Settings } from '../settings/Http3Settings';
 import { ClientH3Controller } from './ClientH3Controller';
 import type { H3QuicheConnection } from './H3ConnectionLike';
-import { H3Driver, type H3DriverOptions } from './H3Driver';
+import { flowIdOf } from './H3DatagramFlow';
+import { formatPriority, type H3Priority } from './H3Priority';
+import { type DriverCommand, H3Driver, type H3DriverOptions } from './H3Driver';
 import { type H3Header, type H3HeadersInit, headerValue, toH3Headers } from './H3Headers';
 import type { H3Response } from './H3Response';
 import type { H3Stream } from './H3Stream';
@@ -21,6 +23,13 @@ import type { H3BodyInit } from './OutboundBody';
 export interface H3RequestOptions {
   /** Trailers, sent after the body. */
   readonly trailers?: H3HeadersInit;
+  /**
+   * The priority asked of the server (RFC 9218), sent as the `priority` header (unless the
+   * headers already have one). Change it later with `ClientH3Controller.updatePriority`.
+   *
+   * Defaults to none: the server uses its default (urgency 3, incremental, for ours).
+   */
+  readonly priority?: H3Priority;
 }
 
 /**
@@ -114,7 +123,7 @@ export class ClientH3Driver extends H3Driver {
         return;
       }
       const pending: PendingRequest = {
-        headers: this.requestHeaders(headers),
+        headers: this.requestHeaders(headers, options.priority),
         body: body ?? undefined,
         trailers: options.trailers === undefined ? undefined : toH3Headers(options.trailers),
         subscriber,
@@ -142,8 +151,9 @@ export class ClientH3Driver extends H3Driver {
   }
 
   /** Pseudo-header fields first; `:method`, `:scheme`, `:authority` and `:path` filled in when missing. */
-  private requestHeaders(init: H3HeadersInit): H3Header[] {
+  private requestHeaders(init: H3HeadersInit, priority: H3Priority | undefined): H3Header[] {
     const list = toH3Headers(init);
+    if (priority !== undefined && headerValue(list, 'priority') === undefined) list.push({ name: 'priority', value: formatPriority(priority) });
     const has = (name: string): boolean => list.some((h) => h.name === name);
     const method = headerValue(list, ':method') ?? 'GET';
     const pseudo: H3Header[] = [];
@@ -176,6 +186,8 @@ export class ClientH3Driver extends H3Driver {
       this.queue.shift();
       const s = this.openStream(streamId);
       s.headersWritten = true;
+      const flowId = flowIdOf(streamId, p.headers);
+      if (flowId !== null) this.openFlow(s, flowId);
       p.stream = s;
       this.sent.set(streamId, p);
       if (fin) {
@@ -219,6 +231,7 @@ export class ClientH3Driver extends H3Driver {
       get body() {
         return inbound.body;
       },
+      flow: s.flow,
       trailers$: inbound.trailers$,
       header: (name) => headerValue(headers, name),
     };
@@ -271,6 +284,19 @@ export class ClientH3Driver extends H3Driver {
       p.settled = true;
       p.subscriber.error(goawayError());
     }
+  }
+
+  protected override runCommand(qconn: H3QuicheConnection, command: DriverCommand): boolean {
+    if (command.type !== 'priorityUpdate') return super.runCommand(qconn, command);
+    const s = this.streams.get(command.streamId);
+    if (!s || s.readDone) return true; // the response is complete: nothing left to prioritise
+    try {
+      this.h3!.sendPriorityUpdateForRequest(qconn, command.streamId, command.priority.urgency, command.priority.incremental);
+    } catch (e) {
+      // The control stream is blocked: retry next turn. Other errors (a stream we did not open) drop it.
+      return (e as { code?: unknown })?.code !== 'StreamBlocked';
+    }
+    return true;
   }
 
   protected sendGoaway(qconn: H3QuicheConnection): boolean {

@@ -1,4 +1,5 @@
 import type { QuicCommand } from '../connection/QuicCommand';
+import type { H3Priority } from './H3Priority';
 
 /**
  * How to shut down a stream: tokio-quiche's `StreamShutdown`. `read` sends STOP_SENDING and
@@ -24,4 +25,6 @@ export type H3Command =
    */
   | { readonly type: 'goaway' }
   /** Shuts down one or both directions of a stream. */
-  | { readonly type: 'shutdownStream'; readonly streamId: number; readonly shutdown: StreamShutdown };
+  | { readonly type: 'shutdownStream'; readonly streamId: number; readonly shutdown: StreamShutdown }
+  /** Client only: sends PRIORITY_UPDATE (RFC 9218) for one of our requests. A server ignores it. */
+  | { readonly type: 'priorityUpdate'; readonly streamId: number; readonly priority: H3Priority };

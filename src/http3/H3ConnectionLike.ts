@@ -17,6 +17,8 @@ export type H3QuicheConnection = Pick<
   | 'streamShutdown'
   | 'streamPriority'
   | 'streamCapacity'
+  | 'dgramSend'
+  | 'dgramRecv'
 >;
 
 /**
@@ -34,6 +36,7 @@ export interface H3ConnectionLike<C = H3QuicheConnection> {
   recvBody(conn: C, streamId: number, out: Uint8Array): number | null;
   poll(conn: C): napi.H3Event | null;
   sendGoaway(conn: C, id: number): void;
+  sendPriorityUpdateForRequest(conn: C, streamId: number, urgency: number, incremental: boolean): void;
   takeLastPriorityUpdate(streamId: number): string | null;
   peerSettingsRaw(): Array<Array<number>> | null;
 }

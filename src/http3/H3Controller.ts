@@ -14,6 +14,8 @@ export interface H3DriverPort {
   send(command: H3Command): void;
   /** The controller is done: close the connection once no stream is active. */
   complete(): void;
+  /** HTTP/3 datagrams received for no flow, and dropped. */
+  readonly unroutedDatagrams: number;
 }
 
 /**
@@ -33,6 +35,15 @@ export class H3Controller {
    */
   get event$(): Observable<H3Event> {
     return this.port.event$;
+  }
+
+  /**
+   * HTTP/3 datagrams (RFC 9297) that arrived for no flow and were dropped: for a request without
+   * a flow (a server without `enableExtendedConnect` has none), a stream already closed, or
+   * without a valid flow-id prefix.
+   */
+  get unroutedDatagrams(): number {
+    return this.port.unroutedDatagrams;
   }
 
   /** Sends a command to the driver: tokio-quiche's `h3_cmd_sender().send(…)`. */

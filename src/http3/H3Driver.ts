@@ -1,6 +1,7 @@
 import { asapScheduler, type Observable, type SchedulerLike, Subject, type Subscription } from 'rxjs';
 
 import type { ApplicationOverQuic, ConnectionResult } from '../application/ApplicationOverQuic';
+import type { ConnectionShutdownBehaviour } from '../connection/ConnectionShutdownBehaviour';
 import type { HandshakeInfo } from '../connection/HandshakeInfo';
 import { executeQuicCommand } from '../connection/QuicCommand';
 import { QuicError } from '../errors/QuicError';
@@ -13,6 +14,7 @@ import type { H3Command } from './H3Command';
 import type { H3ConnectionFactory, H3ConnectionLike, H3QuicheConnection } from './H3ConnectionLike';
 import type { H3DriverPort } from './H3Controller';
 import type { H3Event } from './H3Event';
+import { DatagramFlow, decodeVarint } from './H3DatagramFlow';
 import type { H3Header } from './H3Headers';
 import { H3Stream, type OutboundFrame } from './H3Stream';
 import { H3_INTERNAL_ERROR, H3_NO_ERROR, H3_REQUEST_CANCELLED } from './h3WireCodes';
@@ -49,6 +51,13 @@ export type DriverCommand = H3Command | { readonly type: 'postAcceptTimeout' };
 /** Priority of the request streams until their response starts: ahead of every response (tokio-quiche's boost). */
 const BOOSTED_URGENCY = 64;
 
+/** An application close with H3_NO_ERROR: what unsubscribing from an HTTP/3 connection sends. */
+export const H3_GRACEFUL_SHUTDOWN: ConnectionShutdownBehaviour = Object.freeze({
+  sendApplicationClose: true,
+  errorCode: H3_NO_ERROR,
+  reason: '',
+});
+
 /** Default response priority (RFC 9218): urgency 3, incremental. */
 export const DEFAULT_URGENCY = 3;
 export const DEFAULT_INCREMENTAL = true;
@@ -58,6 +67,14 @@ const EMPTY = new Uint8Array(0);
 // One read buffer for all drivers: JavaScript runs one turn at a time and every chunk is copied
 // out before the next read, so an idle connection costs no buffer of its own.
 let recvBuffer: Uint8Array | null = null;
+
+// The same for DATAGRAM frames: a QUIC datagram fits in a UDP payload.
+let dgramBuffer: Uint8Array | null = null;
+
+function sharedDgramBuffer(): Uint8Array {
+  dgramBuffer ??= new Uint8Array(65536);
+  return dgramBuffer;
+}
 
 function sharedRecvBuffer(size: number): Uint8Array {
   if (recvBuffer === null || recvBuffer.length < size) recvBuffer = new Uint8Array(size);
@@ -87,6 +104,11 @@ const defaultFactory: H3ConnectionFactory = (qconn, config) =>
 export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection>, H3DriverPort {
   /** The settings, resolved. */
   readonly settings: Readonly<Http3Settings>;
+  /**
+   * What the worker sends when the connection's Observable is unsubscribed: an application close
+   * with H3_NO_ERROR (0x100), HTTP/3's clean close (RFC 9114 §8.1), rather than the QUIC default 0.
+   */
+  readonly shutdownBehaviour: ConnectionShutdownBehaviour = H3_GRACEFUL_SHUTDOWN;
   protected readonly scheduler: SchedulerLike | undefined;
   protected readonly maxBufferedChunks: number;
   private readonly createH3: H3ConnectionFactory;
@@ -111,6 +133,11 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
   // The read buffer (shared by every driver; chunks are copied out of it at once).
   private readonly recvBuf: Uint8Array;
   private settingsForwarded = false;
+  /** HTTP/3 datagram flows (RFC 9297) by flow id. */
+  protected readonly flows = new Map<number, DatagramFlow>();
+  // Flows with datagrams to send.
+  private readonly pendingDatagrams = new Set<DatagramFlow>();
+  private unrouted = 0;
   /** The controller completed: close once idle. */
   protected controllerDone = false;
   /** The connection has closed (onConnClose ran or the driver was disposed). */
@@ -212,6 +239,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
     this.inTurn = true;
     try {
       this.pollAll(qconn);
+      this.readDatagrams(qconn);
       this.probeIdleWriters(qconn);
     } finally {
       this.inTurn = false;
@@ -242,7 +270,14 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
     }
     // Work queued during the turn and not done by it (a reader asked again, a stream got frames
     // after its flush): one more turn.
-    if ((this.commands.length > 0 && !this.commandsBlocked) || this.readDemand.size > 0 || this.pendingWrites.size > 0) this.signal();
+    if (
+      (this.commands.length > 0 && !this.commandsBlocked) ||
+      this.readDemand.size > 0 ||
+      this.pendingWrites.size > 0 ||
+      this.pendingDatagrams.size > 0
+    ) {
+      this.signal();
+    }
   }
 
   private writeTurn(qconn: H3QuicheConnection): void {
@@ -260,11 +295,14 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
       // quiche reports a stream's FIN (and its trailers) only once its body has been read.
       if (read) this.pollAll(qconn);
     }
-    // A snapshot: a stream still blocked re-adds itself for the next turn.
-    const writes = new Set([...this.pendingWrites, ...this.blockedWrites]);
+    // A snapshot: a stream still blocked re-adds itself for the next turn. The most urgent first
+    // (RFC 9218): quiche orders what it has buffered, but when the congestion window limits what it
+    // takes, whoever writes first gets the room.
+    const writes = [...new Set([...this.pendingWrites, ...this.blockedWrites])].sort((a, b) => a.urgency - b.urgency);
     this.pendingWrites.clear();
     this.blockedWrites.clear();
     for (const s of writes) this.flushStream(qconn, s);
+    this.sendDatagrams(qconn);
     this.closeIfIdle(qconn);
   }
 
@@ -303,9 +341,8 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
   // ---- For the subclasses and the public helpers ----------------------------------------------
 
   /**
-   * Closes the connection at once with an application close, H3_NO_ERROR by default. For
-   * teardown: call it right before unsubscribing from the connection, so the CONNECTION_CLOSE the
-   * worker flushes carries an HTTP/3 code rather than the worker's default 0.
+   * Closes the connection at once with an application close, H3_NO_ERROR by default. Not needed
+   * before unsubscribing: the worker sends {@link shutdownBehaviour} (H3_NO_ERROR) by itself.
    *
    * @param errorCode The HTTP/3 error code. Defaults to H3_NO_ERROR (0x100).
    */
@@ -344,6 +381,9 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
     this.blockedWrites.clear();
     this.readDemand.clear();
     this.commands.length = 0;
+    for (const flow of this.flows.values()) flow.close();
+    this.flows.clear();
+    this.pendingDatagrams.clear();
     this.onDispose(error, result);
     if (error) this.emit({ type: 'connectionError', error });
     this.events.complete();
@@ -379,6 +419,27 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
     );
     this.streams.set(id, s);
     return s;
+  }
+
+  /**
+   * Datagrams that arrived for no flow and were dropped: an unknown flow id (a stream without a
+   * flow, one already closed, a server without `enableExtendedConnect`), or no flow-id prefix.
+   */
+  get unroutedDatagrams(): number {
+    return this.unrouted;
+  }
+
+  /** Gives a stream its datagram flow. */
+  protected openFlow(s: H3Stream, flowId: number): DatagramFlow {
+    const flow = new DatagramFlow(flowId, {
+      wake: () => {
+        this.pendingDatagrams.add(flow);
+        this.signal();
+      },
+    });
+    s.flow = flow;
+    this.flows.set(flowId, flow);
+    return flow;
   }
 
   /** Marks a stream as having something to write, and wakes the worker. */
@@ -422,6 +483,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
     priority?: { readonly urgency: number; readonly incremental: boolean },
   ): void {
     const hasMore = body !== undefined || trailers !== undefined;
+    if (priority) s.urgency = priority.urgency;
     if (headers !== null) {
       s.frames.push({
         kind: 'headers',
@@ -513,6 +575,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
         return true;
       }
       case 'postAcceptTimeout':
+      case 'priorityUpdate':
         return true;
     }
   }
@@ -576,11 +639,15 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
         this.emit({ type: 'goaway', id: event.streamId });
         this.onGoaway(event.streamId);
         return;
+      case 'priorityUpdate':
+        return this.onPriorityUpdate(event.streamId);
       default:
-        // priorityUpdate: the latest value is read when the request's headers arrive.
         return;
     }
   }
+
+  /** A PRIORITY_UPDATE arrived (server): the subclass reads it. */
+  protected onPriorityUpdate(_streamId: number): void {}
 
   /** The peer reset its sending side of a stream. */
   private onPeerReset(streamId: number, code: number): void {
@@ -630,6 +697,46 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
       s.inbound.push(this.recvBuf.slice(0, n));
     }
     return read;
+  }
+
+  /** Hands every received DATAGRAM to its flow (by its quarter-stream-id prefix) or drops it. */
+  private readDatagrams(qconn: H3QuicheConnection): void {
+    const buf = sharedDgramBuffer();
+    for (;;) {
+      let n: number | null;
+      try {
+        n = qconn.dgramRecv(buf);
+      } catch {
+        return; // datagrams are disabled, or one larger than the buffer (cannot happen over UDP)
+      }
+      if (n === null) return;
+      const prefix = decodeVarint(buf.subarray(0, n));
+      const flow = prefix === null ? undefined : this.flows.get(prefix[0]);
+      if (flow === undefined || prefix === null) {
+        this.unrouted++;
+        continue;
+      }
+      flow.deliver(buf.slice(prefix[1], n));
+    }
+  }
+
+  /** Sends the flows' queued datagrams; what quiche does not take is dropped (and counted). */
+  private sendDatagrams(qconn: H3QuicheConnection): void {
+    if (this.pendingDatagrams.size === 0) return;
+    const flows = [...this.pendingDatagrams];
+    this.pendingDatagrams.clear();
+    for (const flow of flows) {
+      for (const d of flow.outgoing) {
+        let sent: boolean;
+        try {
+          sent = qconn.dgramSend(d);
+        } catch {
+          sent = false; // the peer takes no datagrams, or this one is too large
+        }
+        if (!sent) flow.droppedOutgoing++;
+      }
+      flow.outgoing.length = 0;
+    }
   }
 
   /** Sends a stream's pending shutdowns and frames, pulling its body while quiche takes more. */
@@ -746,6 +853,11 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
     this.pendingWrites.delete(s);
     this.blockedWrites.delete(s);
     this.readDemand.delete(s);
+    if (s.flow) {
+      this.flows.delete(s.flow.id);
+      this.pendingDatagrams.delete(s.flow);
+      s.flow.close();
+    }
     this.onStreamClosed(s);
     this.emit({ type: 'streamClosed', streamId: s.id });
     if (this.controllerDone) this.signal();

@@ -40,6 +40,8 @@ export type H3Event =
   | { readonly type: 'reset'; readonly streamId: number; readonly errorCode: number }
   /** The peer sent GOAWAY: no request on a stream `>= id` will be processed (RFC 9114 §5.2). */
   | { readonly type: 'goaway'; readonly id: number }
+  /** Server only: a PRIORITY_UPDATE (RFC 9218) for an open request; `value` is its Priority Field Value. */
+  | { readonly type: 'priorityUpdate'; readonly streamId: number; readonly value: string }
   /** A stream is done in both directions and forgotten by the driver. */
   | { readonly type: 'streamClosed'; readonly streamId: number }
   /** Client only: a request was sent on `streamId`. */

@@ -1,5 +1,6 @@
 import type { Observable, ObservableInput } from 'rxjs';
 
+import type { H3DatagramFlow } from './H3DatagramFlow';
 import type { H3Header } from './H3Headers';
 import type { H3ResponseInit } from './H3ResponseInit';
 
@@ -25,8 +26,19 @@ export interface H3Request {
   readonly path: string;
   /** Whether the request arrived in 0-RTT early data (replayable: serve only idempotent requests). */
   readonly isInEarlyData: boolean;
-  /** The raw Priority Field Value of the latest PRIORITY_UPDATE for this request, if any. */
+  /**
+   * The raw Priority Field Value (RFC 9218, e.g. `u=1, i`) of the latest PRIORITY_UPDATE the client
+   * sent for this request, if any: kept up to date while the request is open (a `priorityUpdate`
+   * event reports each change). The priority the request started with is its `priority` header.
+   */
   readonly priority: string | undefined;
+
+  /**
+   * The request's HTTP/3 datagram flow (RFC 9297), or `null`: only an extended CONNECT (a
+   * `:protocol`, e.g. `connect-udp` of RFC 9298) on a server with `enableExtendedConnect` has one,
+   * with flow id `streamId / 4`. Datagrams for a request without a flow are dropped.
+   */
+  readonly flow: H3DatagramFlow | null;
 
   /**
    * The request body as chunks, read with backpressure (see `InboundBody`). Read it once, as

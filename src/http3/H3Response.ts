@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 
+import type { H3DatagramFlow } from './H3DatagramFlow';
 import type { H3Header } from './H3Headers';
 
 /**
@@ -28,6 +29,11 @@ export interface H3Response {
   readonly body$: Observable<Uint8Array>;
   /** The response body as an AsyncIterable: the pull form of `body$`. */
   readonly body: AsyncIterable<Uint8Array>;
+  /**
+   * The request's HTTP/3 datagram flow (RFC 9297), or `null`: a request that is an extended
+   * CONNECT (it has `:protocol`) has one, with flow id `streamId / 4`.
+   */
+  readonly flow: H3DatagramFlow | null;
   /** The trailers: emits once after the body if the server sent any, then completes. */
   readonly trailers$: Observable<readonly H3Header[]>;
 

@@ -1,4 +1,5 @@
 import type { H3HeadersInit } from './H3Headers';
+import type { H3Priority } from './H3Priority';
 import type { H3BodyInit } from './OutboundBody';
 
 /**
@@ -39,7 +40,8 @@ export interface H3ResponseInit {
   /**
    * The response's priority (RFC 9218).
    *
-   * Defaults to urgency `3`, incremental.
+   * Defaults to urgency `3`, incremental (tokio-quiche's default). An urgency outside 0–7 fails the
+   * response (the server answers 500).
    */
-  readonly priority?: { readonly urgency: number; readonly incremental: boolean };
+  readonly priority?: H3Priority;
 }

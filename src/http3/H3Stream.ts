@@ -1,5 +1,6 @@
 import type { Subscription } from 'rxjs';
 
+import type { DatagramFlow } from './H3DatagramFlow';
 import type { H3Header } from './H3Headers';
 import { InboundBody, type InboundBodyHooks } from './InboundBody';
 import type { OutboundBody } from './OutboundBody';
@@ -57,10 +58,16 @@ export class H3Stream {
   /** RESET_STREAM to send at the next write turn, with this code. */
   resetWriteCode: number | null = null;
 
+  /** Server: the Priority Field Value of the latest PRIORITY_UPDATE for this request. */
+  priorityUpdate: string | undefined = undefined;
   /** Server: `respond()` was called. */
   answered = false;
   /** Server: the handler's response being waited for. */
   responseSubscription: Subscription | null = null;
+  /** The urgency of what we send (RFC 9218): the order streams are flushed in when room is short. */
+  urgency = 3;
+  /** The HTTP/3 datagram flow of this request, if it has one. */
+  flow: DatagramFlow | null = null;
   /** Client: header sections of 1xx responses so far. */
   readonly informational: H3Header[][] = [];
 

@@ -16,6 +16,8 @@ import { QuicError } from '../errors/QuicError';
 import type { napi } from '../native/binding';
 import type { Http3Settings } from '../settings/Http3Settings';
 import type { H3QuicheConnection } from './H3ConnectionLike';
+import { flowIdOf, type H3DatagramFlow } from './H3DatagramFlow';
+import { checkPriority } from './H3Priority';
 import { type DriverCommand, H3Driver, type H3DriverOptions } from './H3Driver';
 import { headerValue, statusHeaders, toH3Headers } from './H3Headers';
 import type { H3Request } from './H3Request';
@@ -136,6 +138,16 @@ export class ServerH3Driver extends H3Driver {
     });
   }
 
+  /** Keeps the latest PRIORITY_UPDATE of an open request for `H3Request.priority`, and reports it. */
+  protected override onPriorityUpdate(streamId: number): void {
+    const s = this.streams.get(streamId);
+    if (!s) return; // not opened yet: quiche keeps it, and onHeaders takes it
+    const value = this.h3!.takeLastPriorityUpdate(streamId);
+    if (value === null) return;
+    s.priorityUpdate = value;
+    this.emit({ type: 'priorityUpdate', streamId, value });
+  }
+
   protected onHeaders(qconn: H3QuicheConnection, event: napi.H3Event): void {
     const streamId = event.streamId;
     const headers = event.headers ?? [];
@@ -166,8 +178,11 @@ export class ServerH3Driver extends H3Driver {
       return;
     }
     this.boostPriority(qconn, streamId);
-    const priority = this.h3!.takeLastPriorityUpdate(streamId) ?? undefined;
-    const request = this.makeRequest(s, headers, isInEarlyData, priority);
+    s.priorityUpdate = this.h3!.takeLastPriorityUpdate(streamId) ?? undefined;
+    // tokio-quiche: a server makes datagram flows only with extended CONNECT enabled.
+    const flowId = this.settings.enableExtendedConnect ? flowIdOf(streamId, headers) : null;
+    const flow = flowId === null ? null : this.openFlow(s, flowId);
+    const request = this.makeRequest(s, headers, isInEarlyData, flow);
     if (this.requestSubscriber) this.requestSubscriber.next(request);
     else this.queued.push(request);
   }
@@ -176,7 +191,7 @@ export class ServerH3Driver extends H3Driver {
     s: H3Stream,
     headers: readonly napi.H3Header[],
     isInEarlyData: boolean,
-    priority: string | undefined,
+    flow: H3DatagramFlow | null,
   ): H3Request {
     const inbound = s.inbound;
     return {
@@ -187,7 +202,10 @@ export class ServerH3Driver extends H3Driver {
       authority: headerValue(headers, ':authority') ?? '',
       path: headerValue(headers, ':path') ?? '',
       isInEarlyData,
-      priority,
+      get priority() {
+        return s.priorityUpdate;
+      },
+      flow,
       body$: inbound.body$,
       get body() {
         return inbound.body;
@@ -231,6 +249,14 @@ export class ServerH3Driver extends H3Driver {
     if (status < 200) {
       this.queueInformational(s, status, init.headers);
       return;
+    }
+    if (init.priority !== undefined) {
+      try {
+        checkPriority(init.priority);
+      } catch (e) {
+        this.onResponseFailed(s, e);
+        return;
+      }
     }
     for (const info of init.informational ?? []) this.queueInformational(s, info.status, info.headers);
     s.finalQueued = true;

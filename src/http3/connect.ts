@@ -121,8 +121,7 @@ export function connect$(socket: Socket | QuicSocket, host: string, options: Con
         },
       });
       return () => {
-        // Close with H3_NO_ERROR before the worker's own (code 0) close.
-        driver.closeNow();
+        // The worker closes with the driver's shutdownBehaviour (H3_NO_ERROR).
         run.unsubscribe();
         driver.dispose({ ok: true });
       };

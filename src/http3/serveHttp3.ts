@@ -80,8 +80,7 @@ function serveConnection(iqc: InitialQuicConnection, handler: H3Handler, options
       },
     });
     return () => {
-      // Close with H3_NO_ERROR before the worker's own (code 0) close.
-      driver.closeNow();
+      // The worker closes with the driver's shutdownBehaviour (H3_NO_ERROR).
       run.unsubscribe();
       requests.unsubscribe();
       driver.dispose({ ok: true });
