@@ -5,15 +5,24 @@
  * Ours only: the side-by-side suite against tokio-quiche, ngtcp2 and the Node QUIC libraries is
  * the performance issue's work. Not part of `npm test`.
  *
- *   npm run bench:raw -- [MiB per run, default 200] [runs, default 5]
+ *   npm run bench:raw -- [MiB per run, default 200] [runs, default 5] [--socket native|dgram]
+ *
+ * `--socket native` uses the native Linux socket (GSO sends, recvmmsg + GRO on a thread) on both
+ * ends through `listenWithCapabilities$`; `dgram` (the default) uses node:dgram.
  */
 import { Subject } from 'rxjs';
 
 import { applicationOverQuic, connectWithConfig$, listen$, type ApplicationOverQuic, type QuicheConnection } from '../src';
+import { listenWithCapabilities$ } from '../src/router/listen';
+import { bindNativeUdpSocket, type NativeUdpSocketStats } from '../src/socket/NativeUdpSocket';
 import { bindUdp, loopbackParams } from '../spec/helpers/loopback';
 
-const MIB = Number(process.argv[2] ?? 200);
-const RUNS = Number(process.argv[3] ?? 5);
+const args = process.argv.slice(2);
+const socketFlag = args.indexOf('--socket');
+const SOCKET = socketFlag >= 0 ? args.splice(socketFlag, 2)[1] : 'dgram';
+if (SOCKET !== 'native' && SOCKET !== 'dgram') throw new Error(`--socket native|dgram, not ${SOCKET}`);
+const MIB = Number(args[0] ?? 200);
+const RUNS = Number(args[1] ?? 5);
 const TOTAL = MIB * 1024 * 1024;
 
 /** Reads every stream to its end and reports how long the data took to arrive. */
@@ -69,7 +78,32 @@ class Source implements ApplicationOverQuic {
   }
 }
 
-async function once(): Promise<{ mibps: number; cpuSecPerGiB: number }> {
+async function once(): Promise<{ mibps: number; cpuSecPerGiB: number; stats?: NativeUdpSocketStats[] }> {
+  return SOCKET === 'native' ? onceNative() : onceDgram();
+}
+
+async function onceNative(): Promise<{ mibps: number; cpuSecPerGiB: number; stats: NativeUdpSocketStats[] }> {
+  const s = await bindNativeUdpSocket('127.0.0.1', 0);
+  const c = await bindNativeUdpSocket('127.0.0.1', 0);
+  const { server, client } = loopbackParams(
+    { initialMaxData: 50_000_000, initialMaxStreamDataBidiRemote: 20_000_000 },
+    { initialMaxData: 50_000_000 },
+  );
+  const sink = new Sink();
+  const l = listenWithCapabilities$([s], server).pipe(applicationOverQuic(() => sink)).subscribe();
+  const cpu0 = process.cpuUsage();
+  const sub = connectWithConfig$(c, 'localhost', client, new Source(), { peer: s.localAddress }).subscribe();
+  const ms = await sink.elapsed;
+  const cpu = process.cpuUsage(cpu0);
+  sub.unsubscribe();
+  l.unsubscribe();
+  const stats = [c.stats(), s.stats()];
+  s.close();
+  c.close();
+  return { mibps: MIB / (ms / 1000), cpuSecPerGiB: (cpu.user + cpu.system) / 1e6 / (MIB / 1024), stats };
+}
+
+async function onceDgram(): Promise<{ mibps: number; cpuSecPerGiB: number }> {
   const s = await bindUdp();
   const c = await bindUdp();
   const { server, client } = loopbackParams(
@@ -93,12 +127,17 @@ async function once(): Promise<{ mibps: number; cpuSecPerGiB: number }> {
   const results = [];
   for (let i = 0; i < RUNS; i++) {
     process.stderr.write(`\rrun ${i + 1}/${RUNS}…`);
-    results.push(await once());
+    const r = await once();
+    results.push(r);
+    if (process.env.BENCH_VERBOSE) {
+      console.error(`\nrun ${i + 1}: ${r.mibps.toFixed(1)} MiB/s, ${r.cpuSecPerGiB.toFixed(1)} CPU s/GiB`);
+      if (r.stats) console.error('  client', JSON.stringify(r.stats[0]), '\n  server', JSON.stringify(r.stats[1]));
+    }
   }
   process.stderr.write('\r');
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(
-    `raw QUIC bulk, ${MIB} MiB, one stream, node:dgram, both ends in one process, median of ${RUNS}: ` +
+    `raw QUIC bulk, ${MIB} MiB, one stream, ${SOCKET === 'native' ? 'native UDP socket' : 'node:dgram'}, both ends in one process, median of ${RUNS}: ` +
       `${median(results.map((r) => r.mibps)).toFixed(1)} MiB/s, ` +
       `${median(results.map((r) => r.cpuSecPerGiB)).toFixed(1)} CPU s per GiB (both ends)`,
   );

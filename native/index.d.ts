@@ -322,6 +322,50 @@ export declare class H3Connection {
 }
 export type JsH3Connection = H3Connection
 
+/**
+ * A native non-blocking UDP socket (Linux): GSO/`sendmmsg` sends on the
+ * calling thread, `recvmmsg` + GRO on a receive thread.
+ */
+export declare class UdpSocket {
+  /**
+   * Binds a non-blocking UDP socket to `address`:`port` (port 0 picks
+   * one). Fails with `SocketError` when the bind fails and `Unsupported`
+   * off Linux.
+   */
+  static bind(address: string, port: number): UdpSocket
+  /** The bound address. */
+  localAddress(): SocketAddress
+  /**
+   * Sends the first `count` packets of a `send()` batch, laid back to back
+   * in `out` with their lengths in `lengths`, to `to`. With `segmentSize`
+   * > 0 the batch is uniform (all packets that size, the last maybe
+   * shorter) and goes out as GSO sends; otherwise with `sendmmsg`.
+   * Returns how many packets were not sent (buffer full or an error):
+   * never throws for a failed write.
+   */
+  sendBatch(out: Uint8Array, lengths: Uint32Array, count: number, to: SocketAddress, segmentSize: number): number
+  /**
+   * Sends one datagram. Returns whether it went out; never throws for a
+   * failed write.
+   */
+  sendTo(buf: Uint8Array, to: SocketAddress): boolean
+  /**
+   * Starts the receive thread: `onBatch` is called on the JavaScript thread
+   * with each `recvmmsg` batch. The call does not keep Node alive. Fails
+   * when receiving already or closed.
+   */
+  start(onBatch: (batch: RecvBatch) => void): void
+  /**
+   * Stops the receive thread (waits for it). Datagrams that arrive until
+   * the next `start()` wait in the kernel's queue.
+   */
+  stop(): void
+  /** Stops receiving and closes the socket. Idempotent. */
+  close(): void
+  /** Counters; see {@link UdpSocketStats}. */
+  stats(): UdpSocketStats
+}
+
 /** What to put in a generated certificate. */
 export interface CertificateOptions {
   /**
@@ -627,6 +671,26 @@ export declare const PROTOCOL_VERSION: number
 export declare const QUICHE_VERSION: string
 
 /**
+ * One receive batch: every datagram (or GRO train) a `recvmmsg` returned,
+ * copied back to back into `buf`.
+ */
+export interface RecvBatch {
+  /** The received bytes, message after message. */
+  buf: Buffer
+  /** The byte length of each message in `buf`. */
+  lengths: Array<number>
+  /** Each message's GRO segment size; 0 when the message is one datagram. */
+  segments: Array<number>
+  /** Each message's sender. */
+  peers: Array<SocketAddress>
+  /**
+   * Datagrams the kernel dropped for a full receive queue since the
+   * previous batch (SO_RXQ_OVFL); 0 when unsupported.
+   */
+  drops: number
+}
+
+/**
  * Writes a Retry packet into `out`; returns its length. `scid` and `dcid`
  * are the client Initial's, `newScid` the CID the client must use next.
  */
@@ -684,6 +748,30 @@ export interface StreamRead {
   bytes: number
   /** Whether the peer finished the stream with this read. */
   fin: boolean
+}
+
+/** Counters of a native socket. */
+export interface UdpSocketStats {
+  /** `sendmsg`/`sendmmsg`/`sendto` system calls made. */
+  sendCalls: number
+  /** Datagrams handed to the kernel. */
+  datagramsSent: number
+  /** Datagrams not sent because the socket buffer was full (EAGAIN/ENOBUFS). */
+  wouldBlock: number
+  /** Datagrams not sent for any other error. */
+  sendErrors: number
+  /** Receive batches handed to JavaScript. */
+  recvBatches: number
+  /** Messages received (a GRO train counts once). */
+  recvMessages: number
+  /** Datagrams the kernel dropped for a full receive queue (SO_RXQ_OVFL). */
+  rxDropped: number
+  /** Whether GSO is in use for uniform batches. */
+  gso: boolean
+  /** Whether UDP_GRO is enabled on the socket. */
+  gro: boolean
+  /** Whether SO_RXQ_OVFL drop counting is enabled on the socket. */
+  checkUdpDrop: boolean
 }
 
 /** Whether quiche speaks this QUIC version. */

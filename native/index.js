@@ -843,6 +843,7 @@ module.exports.H3Config = nativeBinding.H3Config
 module.exports.JsH3Config = nativeBinding.JsH3Config
 module.exports.H3Connection = nativeBinding.H3Connection
 module.exports.JsH3Connection = nativeBinding.JsH3Connection
+module.exports.UdpSocket = nativeBinding.UdpSocket
 module.exports.decodeVarint = nativeBinding.decodeVarint
 module.exports.encodeVarint = nativeBinding.encodeVarint
 module.exports.generateCertificate = nativeBinding.generateCertificate

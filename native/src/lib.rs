@@ -22,6 +22,7 @@ mod h3;
 mod packet;
 mod socket;
 mod tls;
+mod udp;
 
 /// The version of the quiche crate this addon was built with.
 #[napi]

@@ -1,0 +1,750 @@
+//! A native Linux UDP socket for the hot path: GSO sends (`sendmsg` with a
+//! UDP_SEGMENT control message), `sendmmsg` for mixed batches, and a receive
+//! thread that blocks in `poll` + `recvmmsg` (with UDP_GRO and SO_RXQ_OVFL)
+//! and hands each batch to JavaScript through one unref'd threadsafe
+//! function call.
+//!
+//! Sends happen on the JavaScript thread and never block (the socket is
+//! non-blocking): EAGAIN/ENOBUFS and other write errors are counted and
+//! reported as a number of datagrams not sent, never thrown; QUIC treats them
+//! as loss. The receive thread is stopped by an eventfd; `close()` joins it.
+//! Off Linux, `bind` fails with `Unsupported` and the TypeScript side falls
+//! back to `node:dgram`.
+
+use crate::addr::SocketAddress;
+use crate::error::Result;
+#[cfg(target_os = "linux")]
+use crate::error::{err, invalid_arg};
+
+use napi::bindgen_prelude::{Buffer, Function, Uint32Array, Uint8Array};
+
+/// One receive batch: every datagram (or GRO train) a `recvmmsg` returned,
+/// copied back to back into `buf`.
+#[napi(object)]
+pub struct RecvBatch {
+  /// The received bytes, message after message.
+  pub buf: Buffer,
+  /// The byte length of each message in `buf`.
+  pub lengths: Vec<u32>,
+  /// Each message's GRO segment size; 0 when the message is one datagram.
+  pub segments: Vec<u32>,
+  /// Each message's sender.
+  pub peers: Vec<SocketAddress>,
+  /// Datagrams the kernel dropped for a full receive queue since the
+  /// previous batch (SO_RXQ_OVFL); 0 when unsupported.
+  pub drops: u32,
+}
+
+/// Counters of a native socket.
+#[napi(object)]
+pub struct UdpSocketStats {
+  /// `sendmsg`/`sendmmsg`/`sendto` system calls made.
+  pub send_calls: f64,
+  /// Datagrams handed to the kernel.
+  pub datagrams_sent: f64,
+  /// Datagrams not sent because the socket buffer was full (EAGAIN/ENOBUFS).
+  pub would_block: f64,
+  /// Datagrams not sent for any other error.
+  pub send_errors: f64,
+  /// Receive batches handed to JavaScript.
+  pub recv_batches: f64,
+  /// Messages received (a GRO train counts once).
+  pub recv_messages: f64,
+  /// Datagrams the kernel dropped for a full receive queue (SO_RXQ_OVFL).
+  pub rx_dropped: f64,
+  /// Whether GSO is in use for uniform batches.
+  pub gso: bool,
+  /// Whether UDP_GRO is enabled on the socket.
+  pub gro: bool,
+  /// Whether SO_RXQ_OVFL drop counting is enabled on the socket.
+  pub check_udp_drop: bool,
+}
+
+#[cfg(target_os = "linux")]
+mod imp {
+  use std::mem;
+  use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+  use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+  use std::sync::Arc;
+  use std::thread::JoinHandle;
+
+  use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+  use napi::Status;
+
+  use super::*;
+
+  /// Messages per `recvmmsg`.
+  const RECV_MSGS: usize = 32;
+  /// Room per message: a full GRO train.
+  const RECV_MSG_SIZE: usize = 65536;
+  /// Batches queued to JavaScript before the thread stops reading (the
+  /// kernel queue then absorbs or drops, which is the right place for it).
+  const MAX_PENDING: usize = 16;
+  /// The kernel's limit on segments per GSO send.
+  const GSO_MAX_SEGMENTS: usize = 64;
+  /// Bytes per GSO send (UDP length limit, less headers).
+  const GSO_MAX_BYTES: usize = 65000;
+  /// Messages per `sendmmsg`.
+  const SEND_MMSG: usize = 64;
+
+  pub type BatchFn = ThreadsafeFunction<RecvBatch, (), RecvBatch, Status, false, true>;
+
+  pub struct Shared {
+    pub fd: libc::c_int,
+    pub wake: libc::c_int,
+    pub stop: AtomicBool,
+    pub pending: AtomicUsize,
+    pub send_calls: AtomicU64,
+    pub sent: AtomicU64,
+    pub would_block: AtomicU64,
+    pub send_errors: AtomicU64,
+    pub recv_batches: AtomicU64,
+    pub recv_messages: AtomicU64,
+    pub rx_dropped: AtomicU64,
+    pub gso: AtomicBool,
+    pub gro: bool,
+    pub ovfl: bool,
+  }
+
+  impl Drop for Shared {
+    fn drop(&mut self) {
+      // SAFETY: descriptors we own; nothing else uses them once Shared drops.
+      unsafe {
+        libc::close(self.fd);
+        libc::close(self.wake);
+      }
+    }
+  }
+
+  pub struct Inner {
+    pub shared: Arc<Shared>,
+    pub thread: Option<JoinHandle<()>>,
+    pub closed: bool,
+  }
+
+  pub fn last_errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+  }
+
+  pub fn to_sockaddr(a: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: sockaddr_storage is plain data; zero is a valid value.
+    let mut ss: libc::sockaddr_storage = unsafe { mem::zeroed() };
+    let len = match a {
+      SocketAddr::V4(v4) => {
+        let sin = &mut ss as *mut _ as *mut libc::sockaddr_in;
+        // SAFETY: sockaddr_storage is large and aligned enough for sockaddr_in.
+        unsafe {
+          (*sin).sin_family = libc::AF_INET as libc::sa_family_t;
+          (*sin).sin_port = v4.port().to_be();
+          (*sin).sin_addr.s_addr = u32::from_ne_bytes(v4.ip().octets());
+        }
+        mem::size_of::<libc::sockaddr_in>()
+      }
+      SocketAddr::V6(v6) => {
+        let sin6 = &mut ss as *mut _ as *mut libc::sockaddr_in6;
+        // SAFETY: as above, for sockaddr_in6.
+        unsafe {
+          (*sin6).sin6_family = libc::AF_INET6 as libc::sa_family_t;
+          (*sin6).sin6_port = v6.port().to_be();
+          (*sin6).sin6_addr.s6_addr = v6.ip().octets();
+          (*sin6).sin6_flowinfo = v6.flowinfo();
+          (*sin6).sin6_scope_id = v6.scope_id();
+        }
+        mem::size_of::<libc::sockaddr_in6>()
+      }
+    };
+    (ss, len as libc::socklen_t)
+  }
+
+  pub fn from_sockaddr(ss: &libc::sockaddr_storage) -> Option<SocketAddr> {
+    match ss.ss_family as libc::c_int {
+      libc::AF_INET => {
+        // SAFETY: the family says this is a sockaddr_in.
+        let sin = unsafe { &*(ss as *const _ as *const libc::sockaddr_in) };
+        let ip = Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
+        Some(SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be(sin.sin_port))))
+      }
+      libc::AF_INET6 => {
+        // SAFETY: the family says this is a sockaddr_in6.
+        let sin6 = unsafe { &*(ss as *const _ as *const libc::sockaddr_in6) };
+        let ip = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
+        // v4-mapped peers stay `::ffff:a.b.c.d`, as node:dgram reports them.
+        Some(SocketAddr::V6(SocketAddrV6::new(
+          ip,
+          u16::from_be(sin6.sin6_port),
+          sin6.sin6_flowinfo,
+          sin6.sin6_scope_id,
+        )))
+      }
+      _ => None,
+    }
+  }
+
+  fn set_int(fd: libc::c_int, level: libc::c_int, name: libc::c_int, value: i32) -> bool {
+    // SAFETY: setsockopt with a pointer to a live i32.
+    unsafe {
+      libc::setsockopt(
+        fd,
+        level,
+        name,
+        (&value as *const i32).cast(),
+        mem::size_of::<i32>() as libc::socklen_t,
+      ) == 0
+    }
+  }
+
+  pub fn bind(addr: SocketAddr) -> Result<Shared> {
+    let family = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+    // SAFETY: plain syscalls; the descriptors are closed on every error path.
+    unsafe {
+      let fd = libc::socket(family, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0);
+      if fd < 0 {
+        return Err(err("SocketError", format!("SocketError: socket(): {}", std::io::Error::last_os_error())));
+      }
+      let (ss, len) = to_sockaddr(&addr);
+      if libc::bind(fd, &ss as *const _ as *const libc::sockaddr, len) != 0 {
+        let e = std::io::Error::last_os_error();
+        libc::close(fd);
+        return Err(err("SocketError", format!("SocketError: bind({addr}): {e}")));
+      }
+      let wake = libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK);
+      if wake < 0 {
+        let e = std::io::Error::last_os_error();
+        libc::close(fd);
+        return Err(err("SocketError", format!("SocketError: eventfd(): {e}")));
+      }
+      // Larger buffers: a GSO send or a burst of GRO trains is 64 KiB at a time.
+      set_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, 4 << 20);
+      set_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, 4 << 20);
+      let gro = set_int(fd, libc::SOL_UDP, libc::UDP_GRO, 1);
+      let ovfl = set_int(fd, libc::SOL_SOCKET, libc::SO_RXQ_OVFL, 1);
+      // GSO is per send (a cmsg); probe that the option exists, then leave it off.
+      let gso = set_int(fd, libc::SOL_UDP, libc::UDP_SEGMENT, 0);
+      Ok(Shared {
+        fd,
+        wake,
+        stop: AtomicBool::new(false),
+        pending: AtomicUsize::new(0),
+        send_calls: AtomicU64::new(0),
+        sent: AtomicU64::new(0),
+        would_block: AtomicU64::new(0),
+        send_errors: AtomicU64::new(0),
+        recv_batches: AtomicU64::new(0),
+        recv_messages: AtomicU64::new(0),
+        rx_dropped: AtomicU64::new(0),
+        gso: AtomicBool::new(gso),
+        gro,
+        ovfl,
+      })
+    }
+  }
+
+  pub fn local_addr(fd: libc::c_int) -> Result<SocketAddr> {
+    // SAFETY: getsockname into a sockaddr_storage we own.
+    unsafe {
+      let mut ss: libc::sockaddr_storage = mem::zeroed();
+      let mut len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+      if libc::getsockname(fd, &mut ss as *mut _ as *mut libc::sockaddr, &mut len) != 0 {
+        return Err(err("SocketError", format!("SocketError: getsockname(): {}", std::io::Error::last_os_error())));
+      }
+      from_sockaddr(&ss).ok_or_else(|| err("SocketError", "SocketError: unknown address family".to_string()))
+    }
+  }
+
+  impl Shared {
+    fn count_error(&self, errno: i32, datagrams: u64) {
+      if errno == libc::EAGAIN || errno == libc::ENOBUFS {
+        self.would_block.fetch_add(datagrams, Ordering::Relaxed);
+      } else {
+        self.send_errors.fetch_add(datagrams, Ordering::Relaxed);
+      }
+    }
+
+    /// One datagram with `sendto`. Returns whether it went out.
+    pub fn send_to(&self, buf: &[u8], to: &SocketAddr) -> bool {
+      let (ss, len) = to_sockaddr(to);
+      // SAFETY: buf and ss live across the call.
+      let n = unsafe {
+        libc::sendto(self.fd, buf.as_ptr().cast(), buf.len(), 0, &ss as *const _ as *const libc::sockaddr, len)
+      };
+      self.send_calls.fetch_add(1, Ordering::Relaxed);
+      if n < 0 {
+        self.count_error(last_errno(), 1);
+        false
+      } else {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        true
+      }
+    }
+
+    /// Equal-sized segments (the last may be shorter) in one `sendmsg` with
+    /// UDP_SEGMENT. Returns the errno on failure.
+    fn send_gso(&self, buf: &[u8], segment: usize, to: &SocketAddr) -> std::result::Result<(), i32> {
+      let (mut ss, len) = to_sockaddr(to);
+      let mut iov = libc::iovec { iov_base: buf.as_ptr() as *mut _, iov_len: buf.len() };
+      // Room for one cmsg carrying a u16.
+      let mut control = [0u64; 4];
+      // SAFETY: msghdr/cmsg built over live stack buffers; CMSG_* compute
+      // offsets within `control`, whose size covers CMSG_SPACE(2).
+      unsafe {
+        let mut msg: libc::msghdr = mem::zeroed();
+        msg.msg_name = &mut ss as *mut _ as *mut libc::c_void;
+        msg.msg_namelen = len;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = libc::CMSG_SPACE(mem::size_of::<u16>() as u32) as _;
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_UDP;
+        (*cmsg).cmsg_type = libc::UDP_SEGMENT;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(mem::size_of::<u16>() as u32) as _;
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut u16, segment as u16);
+        let n = libc::sendmsg(self.fd, &msg, 0);
+        self.send_calls.fetch_add(1, Ordering::Relaxed);
+        if n < 0 {
+          return Err(last_errno());
+        }
+      }
+      Ok(())
+    }
+
+    /// Packets of any sizes with `sendmmsg`. Returns how many were not sent.
+    fn send_mmsg(&self, out: &[u8], lengths: &[u32], to: &SocketAddr) -> u32 {
+      let (mut ss, len) = to_sockaddr(to);
+      let mut failed = 0u32;
+      let mut offset = 0usize;
+      for chunk in lengths.chunks(SEND_MMSG) {
+        let mut iovs: [libc::iovec; SEND_MMSG] =
+          [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; SEND_MMSG];
+        // SAFETY: mmsghdr is plain data.
+        let mut msgs: [libc::mmsghdr; SEND_MMSG] = unsafe { mem::zeroed() };
+        for (i, &l) in chunk.iter().enumerate() {
+          let l = l as usize;
+          iovs[i] = libc::iovec { iov_base: out[offset..].as_ptr() as *mut _, iov_len: l };
+          offset += l;
+        }
+        for i in 0..chunk.len() {
+          msgs[i].msg_hdr.msg_name = &mut ss as *mut _ as *mut libc::c_void;
+          msgs[i].msg_hdr.msg_namelen = len;
+          msgs[i].msg_hdr.msg_iov = &mut iovs[i];
+          msgs[i].msg_hdr.msg_iovlen = 1;
+        }
+        let mut done = 0usize;
+        while done < chunk.len() {
+          // SAFETY: msgs/iovs/ss and `out` live across the call.
+          let n = unsafe {
+            libc::sendmmsg(self.fd, msgs[done..].as_mut_ptr(), (chunk.len() - done) as u32, 0)
+          };
+          self.send_calls.fetch_add(1, Ordering::Relaxed);
+          if n < 0 {
+            // The first message failed: count it lost and carry on after it.
+            self.count_error(last_errno(), 1);
+            failed += 1;
+            done += 1;
+          } else {
+            self.sent.fetch_add(n as u64, Ordering::Relaxed);
+            done += n as usize;
+          }
+        }
+      }
+      failed
+    }
+
+    /// A `send()` batch: GSO when `segment` > 0 and GSO works, else `sendmmsg`.
+    pub fn send_batch(&self, out: &[u8], lengths: &[u32], to: &SocketAddr, segment: usize) -> u32 {
+      if lengths.len() == 1 {
+        return u32::from(!self.send_to(&out[..lengths[0] as usize], to));
+      }
+      if segment == 0 || !self.gso.load(Ordering::Relaxed) {
+        return self.send_mmsg(out, lengths, to);
+      }
+      let per_call = GSO_MAX_SEGMENTS.min((GSO_MAX_BYTES / segment).max(1));
+      let mut failed = 0u32;
+      let mut offset = 0usize;
+      let mut i = 0usize;
+      while i < lengths.len() {
+        let n = per_call.min(lengths.len() - i);
+        let bytes: usize = lengths[i..i + n].iter().map(|&l| l as usize).sum();
+        let chunk = &out[offset..offset + bytes];
+        if n == 1 {
+          failed += u32::from(!self.send_to(chunk, to));
+        } else {
+          match self.send_gso(chunk, segment, to) {
+            Ok(()) => {
+              self.sent.fetch_add(n as u64, Ordering::Relaxed);
+            }
+            Err(errno) if errno == libc::EIO || errno == libc::EINVAL || errno == libc::EOPNOTSUPP => {
+              // The device or route cannot segment: stop using GSO on this
+              // socket and send this chunk the slow way.
+              self.gso.store(false, Ordering::Relaxed);
+              failed += self.send_mmsg(chunk, &lengths[i..i + n], to);
+            }
+            Err(errno) => {
+              self.count_error(errno, n as u64);
+              failed += n as u32;
+            }
+          }
+        }
+        offset += bytes;
+        i += n;
+      }
+      failed
+    }
+  }
+
+  /// The receive thread: poll the socket and the stop eventfd, drain with
+  /// `recvmmsg`, hand each batch to JavaScript.
+  pub fn receive_loop(shared: Arc<Shared>, tsfn: BatchFn) {
+    let mut bufs = vec![0u8; RECV_MSGS * RECV_MSG_SIZE];
+    // Room per message for UDP_GRO (int) and SO_RXQ_OVFL (u32) cmsgs.
+    const CTRL: usize = 64;
+    let mut controls = vec![0u64; RECV_MSGS * CTRL / 8];
+    let mut last_ovfl: Option<u32> = None;
+    loop {
+      if shared.stop.load(Ordering::Acquire) {
+        return;
+      }
+      // Back-pressure: JavaScript is behind; let the kernel queue hold the rest.
+      if shared.pending.load(Ordering::Acquire) >= MAX_PENDING {
+        std::thread::sleep(std::time::Duration::from_micros(200));
+        continue;
+      }
+      let mut fds = [
+        libc::pollfd { fd: shared.fd, events: libc::POLLIN, revents: 0 },
+        libc::pollfd { fd: shared.wake, events: libc::POLLIN, revents: 0 },
+      ];
+      // SAFETY: fds lives across the call.
+      let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+      if r < 0 {
+        if last_errno() == libc::EINTR {
+          continue;
+        }
+        return;
+      }
+      if fds[1].revents != 0 || shared.stop.load(Ordering::Acquire) {
+        return;
+      }
+      if fds[0].revents & (libc::POLLERR | libc::POLLNVAL) != 0 && fds[0].revents & libc::POLLIN == 0 {
+        if fds[0].revents & libc::POLLNVAL != 0 {
+          return;
+        }
+        // A pending ICMP error: read and drop it so poll stops reporting it.
+        let mut e: i32 = 0;
+        let mut l = mem::size_of::<i32>() as libc::socklen_t;
+        // SAFETY: getsockopt into a live i32.
+        unsafe { libc::getsockopt(shared.fd, libc::SOL_SOCKET, libc::SO_ERROR, (&mut e as *mut i32).cast(), &mut l) };
+        continue;
+      }
+      // Drain until EAGAIN, one JavaScript call per recvmmsg.
+      loop {
+        // SAFETY: plain data.
+        let mut names: [libc::sockaddr_storage; RECV_MSGS] = unsafe { mem::zeroed() };
+        let mut iovs: [libc::iovec; RECV_MSGS] =
+          [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; RECV_MSGS];
+        // SAFETY: plain data.
+        let mut msgs: [libc::mmsghdr; RECV_MSGS] = unsafe { mem::zeroed() };
+        for i in 0..RECV_MSGS {
+          iovs[i] = libc::iovec {
+            iov_base: bufs[i * RECV_MSG_SIZE..].as_mut_ptr().cast(),
+            iov_len: RECV_MSG_SIZE,
+          };
+          let h = &mut msgs[i].msg_hdr;
+          h.msg_name = (&mut names[i] as *mut libc::sockaddr_storage).cast();
+          h.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+          h.msg_iov = &mut iovs[i];
+          h.msg_iovlen = 1;
+          h.msg_control = controls[i * CTRL / 8..].as_mut_ptr().cast();
+          h.msg_controllen = CTRL as _;
+        }
+        // SAFETY: every pointer in msgs points into buffers alive for the call.
+        let n = unsafe {
+          libc::recvmmsg(shared.fd, msgs.as_mut_ptr(), RECV_MSGS as u32, libc::MSG_DONTWAIT, std::ptr::null_mut())
+        };
+        if n <= 0 {
+          // EAGAIN (drained), EINTR or an ICMP error: back to poll.
+          break;
+        }
+        let n = n as usize;
+        let total: usize = msgs[..n].iter().map(|m| m.msg_len as usize).sum();
+        let mut buf = Vec::with_capacity(total);
+        let mut lengths = Vec::with_capacity(n);
+        let mut segments = Vec::with_capacity(n);
+        let mut peers: Vec<SocketAddress> = Vec::with_capacity(n);
+        let mut drops = 0u32;
+        for i in 0..n {
+          let len = msgs[i].msg_len as usize;
+          buf.extend_from_slice(&bufs[i * RECV_MSG_SIZE..i * RECV_MSG_SIZE + len]);
+          lengths.push(len as u32);
+          let mut segment = 0u32;
+          // SAFETY: walking the control buffer the kernel filled for this message.
+          unsafe {
+            let h = &msgs[i].msg_hdr;
+            let mut cmsg = libc::CMSG_FIRSTHDR(h);
+            while !cmsg.is_null() {
+              let c = &*cmsg;
+              if c.cmsg_level == libc::SOL_UDP && c.cmsg_type == libc::UDP_GRO {
+                segment = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const i32) as u32;
+              } else if c.cmsg_level == libc::SOL_SOCKET && c.cmsg_type == libc::SO_RXQ_OVFL {
+                let total = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const u32);
+                if let Some(prev) = last_ovfl {
+                  drops = drops.wrapping_add(total.wrapping_sub(prev));
+                } else {
+                  drops = drops.wrapping_add(total);
+                }
+                last_ovfl = Some(total);
+              }
+              cmsg = libc::CMSG_NXTHDR(h, cmsg);
+            }
+          }
+          // A train no longer than its segment is one datagram.
+          if segment as usize >= len {
+            segment = 0;
+          }
+          segments.push(segment);
+          let peer = from_sockaddr(&names[i]);
+          let peer = peer.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+          peers.push(peer.into());
+        }
+        shared.recv_batches.fetch_add(1, Ordering::Relaxed);
+        shared.recv_messages.fetch_add(n as u64, Ordering::Relaxed);
+        shared.rx_dropped.fetch_add(drops as u64, Ordering::Relaxed);
+        shared.pending.fetch_add(1, Ordering::AcqRel);
+        let status = tsfn.call(
+          RecvBatch { buf: buf.into(), lengths, segments, peers, drops },
+          ThreadsafeFunctionCallMode::NonBlocking,
+        );
+        if status != Status::Ok {
+          // Closing (environment teardown) or the queue is gone: stop.
+          shared.pending.fetch_sub(1, Ordering::AcqRel);
+          return;
+        }
+        if n < RECV_MSGS || shared.pending.load(Ordering::Acquire) >= MAX_PENDING {
+          break;
+        }
+      }
+    }
+  }
+
+  pub fn stop(inner: &mut Inner) {
+    inner.shared.stop.store(true, Ordering::Release);
+    let one: u64 = 1;
+    // SAFETY: writing 8 bytes to our eventfd.
+    unsafe { libc::write(inner.shared.wake, (&one as *const u64).cast(), 8) };
+    if let Some(t) = inner.thread.take() {
+      let _ = t.join();
+    }
+    // Clear the wakeup so a later start() does not exit at once.
+    let mut v: u64 = 0;
+    // SAFETY: reading 8 bytes from our non-blocking eventfd.
+    unsafe { libc::read(inner.shared.wake, (&mut v as *mut u64).cast(), 8) };
+    inner.shared.stop.store(false, Ordering::Release);
+  }
+
+}
+
+/// A native non-blocking UDP socket (Linux): GSO/`sendmmsg` sends on the
+/// calling thread, `recvmmsg` + GRO on a receive thread.
+#[napi(js_name = "UdpSocket")]
+pub struct UdpSocket {
+  #[cfg(target_os = "linux")]
+  inner: std::sync::Mutex<imp::Inner>,
+  #[cfg(target_os = "linux")]
+  cache: std::sync::Mutex<crate::addr::AddrCache>,
+}
+
+#[napi]
+impl UdpSocket {
+  /// Binds a non-blocking UDP socket to `address`:`port` (port 0 picks
+  /// one). Fails with `SocketError` when the bind fails and `Unsupported`
+  /// off Linux.
+  #[napi(factory, catch_unwind)]
+  pub fn bind(address: String, port: u32) -> Result<UdpSocket> {
+    #[cfg(target_os = "linux")]
+    {
+      let addr = SocketAddress { address, port, family: None }.parse()?;
+      let shared = imp::bind(addr)?;
+      Ok(UdpSocket {
+        inner: std::sync::Mutex::new(imp::Inner {
+          shared: std::sync::Arc::new(shared),
+          thread: None,
+          closed: false,
+        }),
+        cache: std::sync::Mutex::new(Default::default()),
+      })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+      let _ = (address, port);
+      Err(crate::error::err("Unsupported", "Unsupported: the native UDP socket needs Linux".to_string()))
+    }
+  }
+
+  /// The bound address.
+  #[napi(catch_unwind)]
+  pub fn local_address(&self) -> Result<SocketAddress> {
+    #[cfg(target_os = "linux")]
+    {
+      let inner = self.inner.lock().unwrap();
+      Ok(imp::local_addr(inner.shared.fd)?.into())
+    }
+    #[cfg(not(target_os = "linux"))]
+    unreachable!()
+  }
+
+  /// Sends the first `count` packets of a `send()` batch, laid back to back
+  /// in `out` with their lengths in `lengths`, to `to`. With `segmentSize`
+  /// > 0 the batch is uniform (all packets that size, the last maybe
+  /// shorter) and goes out as GSO sends; otherwise with `sendmmsg`.
+  /// Returns how many packets were not sent (buffer full or an error):
+  /// never throws for a failed write.
+  #[napi(catch_unwind)]
+  pub fn send_batch(
+    &self,
+    out: Uint8Array,
+    lengths: Uint32Array,
+    count: u32,
+    to: SocketAddress,
+    segment_size: u32,
+  ) -> Result<u32> {
+    #[cfg(target_os = "linux")]
+    {
+      let to = self.cache.lock().unwrap().get(&to)?;
+      let lengths = &lengths[..(count as usize).min(lengths.len())];
+      let bytes: usize = lengths.iter().map(|&l| l as usize).sum();
+      if bytes > out.len() {
+        return Err(invalid_arg("lengths add up to more than out holds"));
+      }
+      if lengths.is_empty() {
+        return Ok(0);
+      }
+      let shared = self.inner.lock().unwrap().shared.clone();
+      Ok(shared.send_batch(&out[..bytes], lengths, &to, segment_size as usize))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+      let _ = (out, lengths, count, to, segment_size);
+      unreachable!()
+    }
+  }
+
+  /// Sends one datagram. Returns whether it went out; never throws for a
+  /// failed write.
+  #[napi(catch_unwind)]
+  pub fn send_to(&self, buf: Uint8Array, to: SocketAddress) -> Result<bool> {
+    #[cfg(target_os = "linux")]
+    {
+      let to = self.cache.lock().unwrap().get(&to)?;
+      let shared = self.inner.lock().unwrap().shared.clone();
+      Ok(shared.send_to(&buf, &to))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+      let _ = (buf, to);
+      unreachable!()
+    }
+  }
+
+  /// Starts the receive thread: `onBatch` is called on the JavaScript thread
+  /// with each `recvmmsg` batch. The call does not keep Node alive. Fails
+  /// when receiving already or closed.
+  #[napi(catch_unwind, ts_args_type = "onBatch: (batch: RecvBatch) => void")]
+  pub fn start(&self, on_batch: Function<RecvBatch, ()>) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+      let mut inner = self.inner.lock().unwrap();
+      if inner.closed {
+        return Err(invalid_arg("the socket is closed"));
+      }
+      if inner.thread.is_some() {
+        return Err(invalid_arg("the socket is receiving already"));
+      }
+      let shared = inner.shared.clone();
+      let pending = shared.clone();
+      let tsfn: imp::BatchFn = on_batch
+        .build_threadsafe_function::<RecvBatch>()
+        .weak::<true>()
+        .callee_handled::<false>()
+        .build_callback(move |ctx| {
+          pending.pending.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+          Ok(ctx.value)
+        })
+        .map_err(|e| crate::error::err("SocketError", format!("SocketError: {}", e.reason)))?;
+      let thread = std::thread::Builder::new()
+        .name("rxjs-quiche-udp-recv".into())
+        .spawn(move || imp::receive_loop(shared, tsfn))
+        .map_err(|e| crate::error::err("SocketError", format!("SocketError: spawn: {e}")))?;
+      inner.thread = Some(thread);
+      Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+      let _ = on_batch;
+      unreachable!()
+    }
+  }
+
+  /// Stops the receive thread (waits for it). Datagrams that arrive until
+  /// the next `start()` wait in the kernel's queue.
+  #[napi(catch_unwind)]
+  pub fn stop(&self) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+      let mut inner = self.inner.lock().unwrap();
+      imp::stop(&mut inner);
+    }
+    Ok(())
+  }
+
+  /// Stops receiving and closes the socket. Idempotent.
+  #[napi(catch_unwind)]
+  pub fn close(&self) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+      let mut inner = self.inner.lock().unwrap();
+      if !inner.closed {
+        imp::stop(&mut inner);
+        inner.closed = true;
+        // SAFETY: shutting down our own descriptor; it is closed when the
+        // last Arc drops (at once, the thread being gone).
+        unsafe { libc::shutdown(inner.shared.fd, libc::SHUT_RDWR) };
+      }
+    }
+    Ok(())
+  }
+
+  /// Counters; see {@link UdpSocketStats}.
+  #[napi(catch_unwind)]
+  pub fn stats(&self) -> Result<UdpSocketStats> {
+    #[cfg(target_os = "linux")]
+    {
+      use std::sync::atomic::Ordering::Relaxed;
+      let inner = self.inner.lock().unwrap();
+      let s = &inner.shared;
+      Ok(UdpSocketStats {
+        send_calls: s.send_calls.load(Relaxed) as f64,
+        datagrams_sent: s.sent.load(Relaxed) as f64,
+        would_block: s.would_block.load(Relaxed) as f64,
+        send_errors: s.send_errors.load(Relaxed) as f64,
+        recv_batches: s.recv_batches.load(Relaxed) as f64,
+        recv_messages: s.recv_messages.load(Relaxed) as f64,
+        rx_dropped: s.rx_dropped.load(Relaxed) as f64,
+        gso: s.gso.load(Relaxed),
+        gro: s.gro,
+        check_udp_drop: s.ovfl,
+      })
+    }
+    #[cfg(not(target_os = "linux"))]
+    unreachable!()
+  }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for UdpSocket {
+  fn drop(&mut self) {
+    if let Ok(mut inner) = self.inner.lock() {
+      if inner.thread.is_some() {
+        imp::stop(&mut inner);
+      }
+    }
+  }
+}
