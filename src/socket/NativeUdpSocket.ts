@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics/Metrics';
 import { napi } from '../native/binding';
 import type { DatagramSender } from './DatagramSender';
 import type { Incoming, SocketAddress } from './Incoming';
+import { IncomingBurst } from './IncomingBurst';
 import type { QuicSocket } from './QuicSocket';
 import type { SocketCapabilities } from './SocketCapabilities';
 
@@ -124,17 +125,7 @@ export function createNativeUdpSocket(address: string, port: number, metrics?: M
       subscriber.complete();
       return;
     }
-    let burst: Incoming[] = [];
-    let handOver: NodeJS.Immediate | null = null;
-    const flush = (): void => {
-      handOver = null;
-      const ready = burst;
-      burst = [];
-      for (const incoming of ready) {
-        if (subscriber.closed) return;
-        subscriber.next(incoming);
-      }
-    };
+    const burst = new IncomingBurst(subscriber);
     // The same peer arrives with nearly every message: reuse its object.
     let lastPeer: SocketAddress | undefined;
     const onBatch = (batch: napi.RecvBatch): void => {
@@ -155,11 +146,9 @@ export function createNativeUdpSocket(address: string, port: number, metrics?: M
         const gro = segments[i]!;
         burst.push(gro > 0 ? { buf: view, peer, local: localAddress, rxTime, gro } : { buf: view, peer, local: localAddress, rxTime });
       }
-      handOver ??= setImmediate(flush);
     };
     const onClose = (): void => {
-      if (handOver) clearImmediate(handOver);
-      flush();
+      burst.flush();
       subscriber.complete();
     };
     try {
@@ -171,7 +160,7 @@ export function createNativeUdpSocket(address: string, port: number, metrics?: M
     closeListeners.add(onClose);
     return () => {
       closeListeners.delete(onClose);
-      if (handOver) clearImmediate(handOver);
+      burst.cancel();
       if (!closed) socket.stop();
     };
   }).pipe(share());

@@ -3,6 +3,7 @@ import { Observable } from 'rxjs';
 
 import { QuicError } from '../errors/QuicError';
 import type { Incoming, SocketAddress } from './Incoming';
+import { IncomingBurst } from './IncomingBurst';
 
 /**
  * Turns a bound `node:dgram` socket into an Observable of the datagrams it receives.
@@ -39,34 +40,22 @@ export function fromUdpSocket(socket: Socket, now: () => number = () => performa
       subscriber.error(new QuicError('SocketError', 'the UDP socket is not bound', { cause }));
       return;
     }
-    // Datagrams of the current burst, and the pending hand-over.
-    let burst: Incoming[] = [];
-    let handOver: NodeJS.Immediate | null = null;
-    const flush = (): void => {
-      handOver = null;
-      const ready = burst;
-      burst = [];
-      for (const incoming of ready) {
-        if (subscriber.closed) return;
-        subscriber.next(incoming);
-      }
-    };
+    const burst = new IncomingBurst(subscriber);
     const onMessage = (buf: Buffer, rinfo: RemoteInfo): void => {
       burst.push({ buf, peer: { address: rinfo.address, port: rinfo.port, family: rinfo.family }, local, rxTime: now() });
-      handOver ??= setImmediate(flush);
     };
     const onError = (cause: Error): void => {
       subscriber.error(new QuicError('SocketError', `UDP socket error: ${cause.message}`, { cause }));
     };
     const onClose = (): void => {
-      flush();
+      burst.flush();
       subscriber.complete();
     };
     socket.on('message', onMessage);
     socket.on('error', onError);
     socket.on('close', onClose);
     return () => {
-      if (handOver) clearImmediate(handOver);
+      burst.cancel();
       socket.off('message', onMessage);
       socket.off('error', onError);
       socket.off('close', onClose);
