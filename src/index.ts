@@ -89,6 +89,7 @@ export { ClientH3Controller } from './http3/ClientH3Controller';
 export type { H3Event, H3ShutdownReason } from './http3/H3Event';
 export type { H3Command, StreamShutdown } from './http3/H3Command';
 export type { H3Request } from './http3/H3Request';
+export { H3StreamStats } from './http3/H3StreamStats';
 export type { H3Response } from './http3/H3Response';
 export type { H3ResponseInit, H3InformationalResponse } from './http3/H3ResponseInit';
 export type { H3BodyInit } from './http3/OutboundBody';

@@ -227,6 +227,7 @@ export class ClientH3Driver extends H3Driver {
       status,
       headers,
       informational: s.informational.slice(),
+      stats: s.stats,
       body$: inbound.body$,
       get body() {
         return inbound.body;

@@ -453,6 +453,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
   protected stopReading(s: H3Stream, code: number): void {
     if (s.readDone || s.stopReadCode !== null) return;
     s.stopReadCode = code;
+    s.stats.sentStopSendingCode = code;
     this.markWrite(s);
   }
 
@@ -460,6 +461,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
   protected resetWriting(s: H3Stream, code: number): void {
     if (s.writeDone || s.resetWriteCode !== null) return;
     s.resetWriteCode = code;
+    s.stats.sentResetCode = code;
     s.body?.cancel();
     s.frames.length = 0;
     this.markWrite(s);
@@ -562,6 +564,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
         const { read, write } = command.shutdown;
         if (read !== undefined && !s.readDone) {
           s.stopReadCode = read;
+          s.stats.sentStopSendingCode = read;
           s.inbound.fail(
             new QuicStreamError('StreamStopped', {
               streamId: s.id,
@@ -625,6 +628,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
         if (!s || s.readDone) return;
         s.readDone = true;
         s.readable = false;
+        s.stats.receivedFin = true;
         this.emit({ type: 'bodyBytesReceived', streamId: s.id, numBytes: 0, fin: true });
         s.inbound.end();
         this.onStreamFinished(s);
@@ -655,6 +659,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
     if (!s || s.readDone) return;
     s.readDone = true;
     s.readable = false;
+    s.stats.receivedResetCode = code;
     const error = new QuicStreamError('StreamReset', { streamId, applicationCode: code });
     s.inbound.fail(error);
     this.onStreamFailed(s, error);
@@ -692,6 +697,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
         break;
       }
       read = true;
+      s.stats.bytesReceived += n;
       // An event per chunk is for observers only: no object is made when nobody listens.
       if (this.events.observed) this.emit({ type: 'bodyBytesReceived', streamId: s.id, numBytes: n, fin: false });
       s.inbound.push(this.recvBuf.slice(0, n));
@@ -809,6 +815,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
       }
       const n = h3.sendBody(qconn, s.id, frame.data, frame.fin);
       if (n === null) return false;
+      s.stats.bytesSent += n;
       if (n < frame.data.length) {
         frame.data = frame.data.subarray(n);
         return false;
@@ -828,13 +835,15 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
    */
   private onWriteError(qconn: H3QuicheConnection, s: H3Stream, e: unknown): void {
     const error = fromNativeError(e);
-    if (error.code !== 'StreamStopped') shutdown(qconn, s.id, 'write', H3_INTERNAL_ERROR);
+    if (error.code === 'StreamStopped') s.stats.receivedStopSendingCode = (error as QuicStreamError).applicationCode ?? 0;
+    else shutdown(qconn, s.id, 'write', H3_INTERNAL_ERROR);
     this.closeWrite(s);
     this.onBodyFailed(s, error);
   }
 
   /** Our FIN went out. */
   protected onFinWritten(s: H3Stream): void {
+    s.stats.sentFin = true;
     this.closeWrite(s);
   }
 

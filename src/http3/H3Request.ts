@@ -3,6 +3,7 @@ import type { Observable, ObservableInput } from 'rxjs';
 import type { H3DatagramFlow } from './H3DatagramFlow';
 import type { H3Header } from './H3Headers';
 import type { H3ResponseInit } from './H3ResponseInit';
+import type { H3StreamStats } from './H3StreamStats';
 
 /**
  * A request a server received: tokio-quiche's `IncomingH3Headers` with its body and a way to
@@ -26,6 +27,8 @@ export interface H3Request {
   readonly path: string;
   /** Whether the request arrived in 0-RTT early data (replayable: serve only idempotent requests). */
   readonly isInEarlyData: boolean;
+  /** What happened on the request's stream so far (bytes each way, FINs, resets, STOP_SENDING). */
+  readonly stats: H3StreamStats;
   /**
    * The raw Priority Field Value (RFC 9218, e.g. `u=1, i`) of the latest PRIORITY_UPDATE the client
    * sent for this request, if any: kept up to date while the request is open (a `priorityUpdate`

@@ -2,6 +2,7 @@ import type { Observable } from 'rxjs';
 
 import type { H3DatagramFlow } from './H3DatagramFlow';
 import type { H3Header } from './H3Headers';
+import type { H3StreamStats } from './H3StreamStats';
 
 /**
  * A response a client received, from `ClientH3Controller.request()`.
@@ -15,6 +16,8 @@ export interface H3Response {
   readonly streamId: number;
   /** The status. */
   readonly status: number;
+  /** What happened on the request's stream so far (bytes each way, FINs, resets, STOP_SENDING). */
+  readonly stats: H3StreamStats;
   /** Every field of the final response's header section, `:status` first. */
   readonly headers: readonly H3Header[];
   /** The header sections of informational (1xx) responses that came before, in order. */

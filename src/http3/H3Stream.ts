@@ -4,6 +4,7 @@ import type { DatagramFlow } from './H3DatagramFlow';
 import type { H3Header } from './H3Headers';
 import { InboundBody, type InboundBodyHooks } from './InboundBody';
 import type { OutboundBody } from './OutboundBody';
+import { H3StreamStats } from './H3StreamStats';
 
 /**
  * A frame waiting to be written on a stream: tokio-quiche's `OutboundFrame`, minus datagrams.
@@ -76,12 +77,16 @@ export class H3Stream {
    * @param hooks What the inbound body asks of the driver.
    * @param maxChunks Chunks the inbound body buffers before reading stops.
    */
+  /** What happened on the stream (tokio-quiche's H3AuditStats), kept current by the driver. */
+  readonly stats: H3StreamStats;
+
   constructor(
     readonly id: number,
     hooks: InboundBodyHooks,
     maxChunks: number,
   ) {
     this.inbound = new InboundBody(id, hooks, maxChunks);
+    this.stats = new H3StreamStats(id);
   }
 
   /** Whether both directions are done. */

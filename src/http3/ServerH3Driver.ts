@@ -202,6 +202,7 @@ export class ServerH3Driver extends H3Driver {
       authority: headerValue(headers, ':authority') ?? '',
       path: headerValue(headers, ':path') ?? '',
       isInEarlyData,
+      stats: s.stats,
       get priority() {
         return s.priorityUpdate;
       },
