@@ -92,7 +92,7 @@ export type { H3Request } from './http3/H3Request';
 export { H3StreamStats } from './http3/H3StreamStats';
 export type { H3Response } from './http3/H3Response';
 export type { H3ResponseInit, H3InformationalResponse } from './http3/H3ResponseInit';
-export type { H3BodyInit } from './http3/OutboundBody';
+export { MAX_OBSERVABLE_BODY_BACKLOG, type H3BodyInit } from './http3/OutboundBody';
 export { toH3Headers, headerValue, statusHeaders, type H3Header, type H3HeadersInit } from './http3/H3Headers';
 export { H3_NO_ERROR, H3_INTERNAL_ERROR, H3_REQUEST_REJECTED, H3_REQUEST_CANCELLED, H3_MESSAGE_ERROR } from './http3/h3WireCodes';
 export { serveHttp3, type H3Handler, type ServeHttp3Options } from './http3/serveHttp3';

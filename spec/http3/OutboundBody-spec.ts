@@ -1,4 +1,4 @@
-import { finalize, of, Subject } from 'rxjs';
+import { finalize, Observable, of, Subject } from 'rxjs';
 
 import { InboundBody } from '../../src/http3/InboundBody';
 import { OutboundBody } from '../../src/http3/OutboundBody';
@@ -129,5 +129,42 @@ describe('OutboundBody', () => {
     expect(seen).toEqual(['1', '2', 'end']);
     expect(body.done).toBe(true);
     expect(body.busy).toBe(false);
+  });
+
+  it('should fail an Observable that runs more than its backlog ahead of what was sent, and stop it', () => {
+    const failures: unknown[] = [];
+    let chunks = 0;
+    let sent = 0;
+    const source = new Subject<Uint8Array>();
+    const body = new OutboundBody(
+      source,
+      { chunk: () => chunks++, end: () => undefined, fail: (e) => failures.push(e), sentBytes: () => sent },
+      10_000,
+    );
+    body.pull();
+    // 9 KB ahead, then the peer takes 5 KB: 4 KB backlog, fine.
+    for (let i = 0; i < 9; i++) source.next(new Uint8Array(1_000));
+    sent = 5_000;
+    for (let i = 0; i < 11; i++) source.next(new Uint8Array(1_000));
+    // 20 KB pushed, 5 KB sent: the 16th chunk made the backlog 11 KB > 10 KB.
+    expect(chunks).toBe(16);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ code: 'BodyOverflow' });
+    expect(source.observed).toBe(false);
+    expect(body.done).toBe(true);
+  });
+
+  it('should stop a synchronous endless Observable at its backlog instead of buffering forever', () => {
+    const failures: unknown[] = [];
+    let chunks = 0;
+    const endless = new Observable<Uint8Array>((subscriber) => {
+      // Pushes until told to stop, inside subscribe(), like range() or a tight loop would.
+      while (!subscriber.closed) subscriber.next(new Uint8Array(64 * 1024));
+    });
+    const body = new OutboundBody(endless, { chunk: () => chunks++, end: () => undefined, fail: (e) => failures.push(e), sentBytes: () => 0 });
+    body.pull();
+    expect(failures).toEqual([expect.objectContaining({ code: 'BodyOverflow' })]);
+    // 16 MiB in 64 KiB chunks, plus the one that crossed the line.
+    expect(chunks).toBe(257);
   });
 });

@@ -68,6 +68,8 @@ export const H3_ERROR_NAMES = [
  * - `HandshakeConnectionClosed`: the connection closed before the handshake completed.
  * - `ApplicationError`: the connection closed with an application error code.
  * - `SocketError`: the UDP socket failed.
+ * - `BodyOverflow`: a body given as an Observable pushed more than its backlog allows ahead of
+ *   what the peer has taken (an Observable cannot be paused; give an AsyncIterable to be paced).
  */
 export const OWN_ERROR_CODES = [
   'InvalidArgument',
@@ -79,6 +81,7 @@ export const OWN_ERROR_CODES = [
   'HandshakeConnectionClosed',
   'ApplicationError',
   'SocketError',
+  'BodyOverflow',
 ] as const;
 
 /** The name of a quiche transport error, such as `'StreamReset'`. */

@@ -517,6 +517,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
             this.resetWriting(s, H3_REQUEST_CANCELLED);
             this.onBodyFailed(s, error);
           },
+          sentBytes: () => s.stats.bytesSent,
         });
       }
     }

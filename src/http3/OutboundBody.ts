@@ -1,6 +1,14 @@
-import { isObservable, type Observable, type Subscription } from 'rxjs';
+import { isObservable, type Observable, type Subscription, takeWhile } from 'rxjs';
 
+import { QuicError } from '../errors/QuicError';
 import { inboundBodyOf } from './InboundBody';
+
+/**
+ * How far, in bytes, a body given as an Observable may run ahead of what the peer has taken before
+ * it fails with `BodyOverflow`. An Observable cannot be paused, so this bound is what keeps a fast
+ * producer from buffering without limit. 16 MiB.
+ */
+export const MAX_OBSERVABLE_BODY_BACKLOG = 16 * 1024 * 1024;
 
 /**
  * A body to send: tokio-quiche's stream of `OutboundFrame::Body`, in the forms JavaScript has.
@@ -10,9 +18,10 @@ import { inboundBodyOf } from './InboundBody';
  *   async generator, a Node `Readable`): **pulled**, one chunk at a time, only when the stream can
  *   take more. This is the form with backpressure: the producer runs at the network's pace.
  * - `Observable<Uint8Array>`: subscribed once the stream can take body bytes. An Observable pushes;
- *   it cannot be paused, so what it emits faster than the peer reads waits in memory. A `body$` of
- *   an incoming message is the exception: it is pulled like an AsyncIterable (so an echo is paced
- *   by the slower peer).
+ *   it cannot be paused, so what it emits faster than the peer reads waits in memory, up to
+ *   {@link MAX_OBSERVABLE_BODY_BACKLOG} bytes ahead of what was sent; past that the body fails with
+ *   `BodyOverflow` and the stream is reset. A `body$` of an incoming message is the exception: it is
+ *   pulled like an AsyncIterable (so an echo is paced by the slower peer).
  *
  * An error from the producer resets the stream with H3_REQUEST_CANCELLED.
  */
@@ -33,6 +42,8 @@ export interface OutboundBodySink {
   end(): void;
   /** The producer failed. */
   fail(error: unknown): void;
+  /** Body bytes written to quiche so far; bounds how far an Observable may run ahead. */
+  sentBytes?(): number;
 }
 
 const encoder = new TextEncoder();
@@ -55,14 +66,19 @@ export class OutboundBody {
   private subscription: Subscription | null = null;
   private iterator: Iterator<Uint8Array> | AsyncIterator<Uint8Array> | null = null;
   private readonly kind: 'bytes' | 'observable' | 'iterable' | 'asyncIterable';
+  // Bytes an Observable source has pushed into the sink.
+  private pushed = 0;
 
   /**
    * @param source The body.
    * @param sink Where chunks go.
+   * @param maxBacklog How far an Observable source may run ahead of `sink.sentBytes()`. Defaults to
+   * {@link MAX_OBSERVABLE_BODY_BACKLOG}.
    */
   constructor(
     private readonly source: H3BodyInit,
     private readonly sink: OutboundBodySink,
+    private readonly maxBacklog = MAX_OBSERVABLE_BODY_BACKLOG,
   ) {
     if (typeof source === 'string' || source instanceof Uint8Array) this.kind = 'bytes';
     else if (isObservable(source)) this.kind = inboundBodyOf(source) ? 'asyncIterable' : 'observable';
@@ -121,9 +137,21 @@ export class OutboundBody {
   private subscribe(): void {
     const source = this.source as Observable<Uint8Array>;
     this.subscribed = true;
-    const subscription = source.subscribe({
+    // takeWhile stops even a synchronous source in the middle of its subscribe().
+    const subscription = source.pipe(takeWhile(() => !this.finished)).subscribe({
       next: (chunk) => {
-        if (!this.finished) this.sink.chunk(toBytes(chunk));
+        if (this.finished) return;
+        const bytes = toBytes(chunk);
+        this.pushed += bytes.length;
+        this.sink.chunk(bytes);
+        const backlog = this.sink.sentBytes ? this.pushed - this.sink.sentBytes() : 0;
+        if (backlog > this.maxBacklog) {
+          const error = new QuicError(
+            'BodyOverflow',
+            `the body Observable ran ${backlog} bytes ahead of the peer (at most ${this.maxBacklog}); give an AsyncIterable to be paced by the network`,
+          );
+          this.settle(() => this.sink.fail(error));
+        }
       },
       error: (e: unknown) => this.settle(() => this.sink.fail(e)),
       complete: () => this.settle(() => this.sink.end()),
