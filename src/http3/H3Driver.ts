@@ -4,6 +4,7 @@ import type { ApplicationOverQuic, ConnectionResult } from '../application/Appli
 import type { ConnectionShutdownBehaviour } from '../connection/ConnectionShutdownBehaviour';
 import type { HandshakeInfo } from '../connection/HandshakeInfo';
 import { executeQuicCommand } from '../connection/QuicCommand';
+import { Http3Error } from '../errors/Http3Error';
 import { QuicError } from '../errors/QuicError';
 import { QuicStreamError } from '../errors/QuicStreamError';
 import type { Metrics } from '../metrics/Metrics';
@@ -15,9 +16,9 @@ import type { H3ConnectionFactory, H3ConnectionLike, H3QuicheConnection } from '
 import type { H3DriverPort } from './H3Controller';
 import type { H3Event } from './H3Event';
 import { DatagramFlow, decodeVarint } from './H3DatagramFlow';
-import type { H3Header } from './H3Headers';
+import { type H3Header, headerValue } from './H3Headers';
 import { H3Stream, type OutboundFrame } from './H3Stream';
-import { H3_INTERNAL_ERROR, H3_NO_ERROR, H3_REQUEST_CANCELLED } from './h3WireCodes';
+import { H3_INTERNAL_ERROR, H3_MESSAGE_ERROR, H3_NO_ERROR, H3_REQUEST_CANCELLED } from './h3WireCodes';
 import { type H3BodyInit, OutboundBody } from './OutboundBody';
 
 /**
@@ -615,8 +616,11 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
 
   private dispatch(qconn: H3QuicheConnection, event: napi.H3Event): void {
     switch (event.type) {
-      case 'headers':
-        return this.onHeaders(qconn, event);
+      case 'headers': {
+        this.onHeaders(qconn, event);
+        if (this.checksContentLength) this.noteContentLength(qconn, event);
+        return;
+      }
       case 'data': {
         const s = this.streams.get(event.streamId);
         if (!s || s.readDone) return;
@@ -627,6 +631,10 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
       case 'finished': {
         const s = this.streams.get(event.streamId);
         if (!s || s.readDone) return;
+        if (s.expectedLength != null && s.stats.bytesReceived !== s.expectedLength) {
+          this.malformedBody(qconn, s, `${s.stats.bytesReceived} bytes, not the ${s.expectedLength} of its content-length`);
+          return;
+        }
         s.readDone = true;
         s.readable = false;
         s.stats.receivedFin = true;
@@ -653,6 +661,44 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
 
   /** A PRIORITY_UPDATE arrived (server): the subclass reads it. */
   protected onPriorityUpdate(_streamId: number): void {}
+
+  /**
+   * Whether a received message's body is held to its content-length (RFC 9114 §4.1.2): the server
+   * checks requests. A client does not check responses (a HEAD or 304 response names a length it
+   * does not carry).
+   */
+  protected readonly checksContentLength: boolean = false;
+
+  /** Reads the content-length of a message's first header section, once. */
+  private noteContentLength(qconn: H3QuicheConnection, event: napi.H3Event): void {
+    const s = this.streams.get(event.streamId);
+    if (!s || s.expectedLength !== undefined || !event.headers) return;
+    const value = headerValue(event.headers, 'content-length');
+    if (value === undefined) {
+      s.expectedLength = null;
+    } else if (/^[0-9]{1,15}$/.test(value)) {
+      s.expectedLength = Number(value);
+    } else {
+      this.malformedBody(qconn, s, `announced with an invalid content-length ${JSON.stringify(value)}`);
+    }
+  }
+
+  /**
+   * A malformed message (RFC 9114 §4.1.2): the stream is shut down both ways with H3_MESSAGE_ERROR
+   * and its reader fails with an `Http3Error('MessageError')`; the connection and other streams go on.
+   */
+  private malformedBody(qconn: H3QuicheConnection, s: H3Stream, what: string): void {
+    if (s.readDone) return;
+    s.stats.sentStopSendingCode = H3_MESSAGE_ERROR;
+    shutdown(qconn, s.id, 'read', H3_MESSAGE_ERROR);
+    s.readDone = true;
+    s.readable = false;
+    this.resetWriting(s, H3_MESSAGE_ERROR);
+    const error = new Http3Error('MessageError', { wireCode: H3_MESSAGE_ERROR, message: `stream ${s.id}: the body is ${what}` });
+    s.inbound.fail(error);
+    this.onStreamFailed(s, error);
+    this.maybeClose(s);
+  }
 
   /** The peer reset its sending side of a stream. */
   private onPeerReset(streamId: number, code: number): void {
@@ -699,6 +745,10 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
       }
       read = true;
       s.stats.bytesReceived += n;
+      if (s.expectedLength != null && s.stats.bytesReceived > s.expectedLength) {
+        this.malformedBody(qconn, s, `longer than the ${s.expectedLength} bytes of its content-length`);
+        return read;
+      }
       // An event per chunk is for observers only: no object is made when nobody listens.
       if (this.events.observed) this.emit({ type: 'bodyBytesReceived', streamId: s.id, numBytes: n, fin: false });
       s.inbound.push(this.recvBuf.slice(0, n));

@@ -77,6 +77,8 @@ export class H3Stream {
    * @param hooks What the inbound body asks of the driver.
    * @param maxChunks Chunks the inbound body buffers before reading stops.
    */
+  /** The body length its content-length announced: `null` without one, `undefined` until known. */
+  expectedLength: number | null | undefined = undefined;
   /** What happened on the stream (tokio-quiche's H3AuditStats), kept current by the driver. */
   readonly stats: H3StreamStats;
 

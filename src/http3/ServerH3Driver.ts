@@ -55,6 +55,9 @@ import { ServerH3Controller } from './ServerH3Controller';
  * ```
  */
 export class ServerH3Driver extends H3Driver {
+  /** Requests' bodies are held to their content-length (RFC 9114 §4.1.2). */
+  protected override readonly checksContentLength = true;
+
   protected readonly isServer = true;
   // Requests accepted so far (for maxRequestsPerConnection).
   private requests = 0;
