@@ -78,7 +78,7 @@ export { DefaultMetrics } from './metrics/DefaultMetrics';
 export { DIAGNOSTICS_CHANNELS } from './metrics/diagnostics';
 
 /* HTTP/3 */
-export { H3Driver, H3_GRACEFUL_SHUTDOWN, type H3DriverOptions } from './http3/H3Driver';
+export { H3Driver, H3_GRACEFUL_SHUTDOWN, MAX_AUTONOMOUS_FLOWS, type H3DriverOptions } from './http3/H3Driver';
 export { MAX_QUEUED_DATAGRAMS, type H3DatagramFlow } from './http3/H3DatagramFlow';
 export { formatPriority, type H3Priority } from './http3/H3Priority';
 export { ServerH3Driver } from './http3/ServerH3Driver';

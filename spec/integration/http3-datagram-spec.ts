@@ -3,7 +3,9 @@
  * stream id / 4), both ways, and tokio-quiche's rule that a server without extended CONNECT makes
  * no flows and drops what arrives.
  */
-import { firstValueFrom, ignoreElements, lastValueFrom, NEVER, Subject, take, timeout, toArray } from 'rxjs';
+import { filter, firstValueFrom, ignoreElements, lastValueFrom, NEVER, Subject, take, timeout, toArray } from 'rxjs';
+
+import { napi } from '../../src/native/binding';
 
 import type { H3Request } from '../../src/http3/H3Request';
 import type { H3Response } from '../../src/http3/H3Response';
@@ -144,6 +146,40 @@ describe('HTTP/3 datagrams over loopback', () => {
       expect(serverController.unroutedDatagrams).toBeGreaterThanOrEqual(3);
       const answered = await firstValueFrom(flow.incoming$.pipe(take(1), toArray(), timeout(300))).catch(() => 'none');
       expect(answered).toBe('none');
+    } finally {
+      client.close();
+      server.close();
+    }
+  });
+
+  it('should open a flow for a datagram no request has, on both sides (tokio-quiche autonomous flows)', async () => {
+    const server = await startH3Server(() => ({ status: 200 }), { enableExtendedConnect: true });
+    const client = await connectH3(server.port);
+    try {
+      // Any request, so the server's connection (and its controller) exists.
+      await lastValueFrom(client.conn.controller.request({ ':path': '/' }));
+      const serverController = server.connections[0]!.served.controller;
+      const serverFlow = firstValueFrom(serverController.event$.pipe(filter((e) => e.type === 'newFlow'), timeout(5000)));
+      const clientFlow = firstValueFrom(client.conn.controller.event$.pipe(filter((e) => e.type === 'newFlow'), timeout(5000)));
+
+      // The client sends a raw HTTP/3 datagram for flow 1000: quarter stream id 1000, no request.
+      const raw = Buffer.concat([napi.encodeVarint(1000), Buffer.from('ping')]);
+      const send = (): void =>
+        client.conn.controller.quicCommand({ type: 'custom', run: (q) => void q.dgramSend(raw) });
+      const opened = serverFlow.then((e) => (e.type === 'newFlow' ? e : null));
+      await sendUntil(send, opened);
+      const event = (await opened)!;
+      expect(event.flowId).toBe(1000);
+      const received = await firstValueFrom(event.flow.incoming$.pipe(timeout(2000)));
+      expect(text(received)).toBe('ping');
+
+      // The server answers on that flow; the client, which accepts such flows always, opens its own.
+      const answered = clientFlow.then((e) => (e.type === 'newFlow' ? e : null));
+      await sendUntil(() => event.flow.send(bytes('pong')), answered);
+      const back = (await answered)!;
+      expect(back.flowId).toBe(1000);
+      expect(text(await firstValueFrom(back.flow.incoming$.pipe(timeout(2000))))).toBe('pong');
+      expect(serverController.unroutedDatagrams).toBe(0);
     } finally {
       client.close();
       server.close();

@@ -21,6 +21,9 @@ import { H3Stream, type OutboundFrame } from './H3Stream';
 import { H3_INTERNAL_ERROR, H3_MESSAGE_ERROR, H3_NO_ERROR, H3_REQUEST_CANCELLED } from './h3WireCodes';
 import { type H3BodyInit, OutboundBody } from './OutboundBody';
 
+/** The most flows a peer may open by sending datagrams for flow ids no request has. */
+export const MAX_AUTONOMOUS_FLOWS = 256;
+
 /**
  * Options of a driver beyond its {@link Http3Settings}: mostly for tests and tuning.
  */
@@ -139,6 +142,8 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
   // Flows with datagrams to send.
   private readonly pendingDatagrams = new Set<DatagramFlow>();
   private unrouted = 0;
+  // Flows opened by a datagram alone, bounded by MAX_AUTONOMOUS_FLOWS.
+  private autonomousFlows = 0;
   /** The controller completed: close once idle. */
   protected controllerDone = false;
   /** The connection has closed (onConnClose ran or the driver was disposed). */
@@ -440,6 +445,30 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
     });
     s.flow = flow;
     this.flows.set(flowId, flow);
+    return flow;
+  }
+
+  /** Whether a datagram for an unknown flow id opens a flow: clients always, servers by setting. */
+  protected acceptsAutonomousFlows(): boolean {
+    return true;
+  }
+
+  /**
+   * Opens a flow no request has, for a datagram that named it (tokio-quiche's autonomous flows),
+   * and reports it as a `newFlow` event; `undefined` when not accepted or over the limit.
+   */
+  private openAutonomousFlow(flowId: number): DatagramFlow | undefined {
+    if (!this.acceptsAutonomousFlows() || this.autonomousFlows >= MAX_AUTONOMOUS_FLOWS) return undefined;
+    if (this.streams.has(flowId * 4)) return undefined; // a request without a flow: not autonomous
+    this.autonomousFlows++;
+    const flow = new DatagramFlow(flowId, {
+      wake: () => {
+        this.pendingDatagrams.add(flow);
+        this.signal();
+      },
+    });
+    this.flows.set(flowId, flow);
+    this.emit({ type: 'newFlow', flowId, flow });
     return flow;
   }
 
@@ -768,8 +797,12 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
       }
       if (n === null) return;
       const prefix = decodeVarint(buf.subarray(0, n));
-      const flow = prefix === null ? undefined : this.flows.get(prefix[0]);
-      if (flow === undefined || prefix === null) {
+      if (prefix === null) {
+        this.unrouted++;
+        continue;
+      }
+      const flow = this.flows.get(prefix[0]) ?? this.openAutonomousFlow(prefix[0]);
+      if (flow === undefined) {
         this.unrouted++;
         continue;
       }

@@ -1,5 +1,6 @@
 import type { QuicError } from '../errors/QuicError';
 import type { napi } from '../native/binding';
+import type { H3DatagramFlow } from './H3DatagramFlow';
 import type { H3Header } from './H3Headers';
 
 /**
@@ -42,6 +43,12 @@ export type H3Event =
   | { readonly type: 'goaway'; readonly id: number }
   /** Server only: a PRIORITY_UPDATE (RFC 9218) for an open request; `value` is its Priority Field Value. */
   | { readonly type: 'priorityUpdate'; readonly streamId: number; readonly value: string }
+  /**
+   * A datagram arrived for a flow no request has (tokio-quiche's autonomous `NewFlow`): the flow
+   * was created for it. Clients accept such flows always, servers only with `enableExtendedConnect`;
+   * at most `MAX_AUTONOMOUS_FLOWS` (256) per connection.
+   */
+  | { readonly type: 'newFlow'; readonly flowId: number; readonly flow: H3DatagramFlow }
   /** A stream is done in both directions and forgotten by the driver. */
   | { readonly type: 'streamClosed'; readonly streamId: number }
   /** Client only: a request was sent on `streamId`. */

@@ -55,6 +55,11 @@ import { ServerH3Controller } from './ServerH3Controller';
  * ```
  */
 export class ServerH3Driver extends H3Driver {
+  /** A server opens flows for datagrams alone only with extended CONNECT, as tokio-quiche does. */
+  protected override acceptsAutonomousFlows(): boolean {
+    return this.settings.enableExtendedConnect;
+  }
+
   /** Requests' bodies are held to their content-length (RFC 9114 §4.1.2). */
   protected override readonly checksContentLength = true;
 
