@@ -12,6 +12,7 @@ import {
 
 import type { ConnectionResult } from '../application/ApplicationOverQuic';
 import type { HandshakeInfo } from '../connection/HandshakeInfo';
+import { Http3Error } from '../errors/Http3Error';
 import { QuicError } from '../errors/QuicError';
 import type { napi } from '../native/binding';
 import type { Http3Settings } from '../settings/Http3Settings';
@@ -23,7 +24,8 @@ import { headerValue, statusHeaders, toH3Headers } from './H3Headers';
 import type { H3Request } from './H3Request';
 import type { H3ResponseInit } from './H3ResponseInit';
 import type { H3Stream } from './H3Stream';
-import { H3_INTERNAL_ERROR, H3_NO_ERROR, H3_REQUEST_REJECTED } from './h3WireCodes';
+import { H3_INTERNAL_ERROR, H3_MESSAGE_ERROR, H3_NO_ERROR, H3_REQUEST_REJECTED } from './h3WireCodes';
+import { validateRequestHeaders } from './validateRequestHeaders';
 import { ServerH3Controller } from './ServerH3Controller';
 
 /**
@@ -183,6 +185,19 @@ export class ServerH3Driver extends H3Driver {
       s.inbound.discard('the request was refused');
       this.stopReading(s, H3_REQUEST_REJECTED);
       this.resetWriting(s, H3_REQUEST_REJECTED);
+      return;
+    }
+    const malformed = validateRequestHeaders(headers);
+    if (malformed !== null) {
+      // RFC 9114 §4.1.2: a malformed request is a stream error; the handler never sees it.
+      s.inbound.discard(malformed);
+      this.stopReading(s, H3_MESSAGE_ERROR);
+      this.resetWriting(s, H3_MESSAGE_ERROR);
+      this.emit({
+        type: 'responseError',
+        streamId,
+        error: new Http3Error('MessageError', { wireCode: H3_MESSAGE_ERROR, message: `stream ${streamId}: malformed request: ${malformed}` }),
+      });
       return;
     }
     this.boostPriority(qconn, streamId);
