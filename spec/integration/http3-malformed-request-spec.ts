@@ -1,44 +1,27 @@
-import { NEVER, type Observable } from 'rxjs';
-
-import type { ApplicationOverQuic } from '../../src/application/ApplicationOverQuic';
 import type { H3Request } from '../../src/http3/H3Request';
 import { napi, type QuicheConnection } from '../../src/native/binding';
 import { connectWithConfig$ } from '../../src/router/connectWithConfig';
 import { ConnectionParams } from '../../src/settings/ConnectionParams';
 import { h3Certificates, startH3Server } from '../helpers/h3Loopback';
+import { RawH3Client } from '../helpers/h3RawClient';
 import { bindUdp, closeAll, until } from '../helpers/loopback';
 
 /** A raw HTTP/3 client: one request without :path, then a well-formed one, on one connection. */
-class RawRequests implements ApplicationOverQuic {
-  h3: napi.H3Connection | null = null;
-  sent = false;
+class RawRequests extends RawH3Client {
   readonly resets = new Map<number, number>();
   readonly statuses = new Map<number, string>();
-  onConnEstablished(qconn: QuicheConnection): void {
-    this.h3 = napi.H3Connection.withTransport(qconn, new napi.H3Config());
+  protected override onEvent(e: napi.H3Event): void {
+    if (e.type === 'reset') this.resets.set(e.streamId, e.errorCode ?? -1);
+    if (e.type === 'headers') this.statuses.set(e.streamId, e.headers?.find((x) => x.name === ':status')?.value ?? '');
   }
-  shouldAct(): boolean {
-    return this.h3 !== null;
-  }
-  waitForData(): Observable<never> {
-    return NEVER;
-  }
-  processReads(qconn: QuicheConnection): void {
-    for (let e = this.h3!.poll(qconn); e !== null; e = this.h3!.poll(qconn)) {
-      if (e.type === 'reset') this.resets.set(e.streamId, e.errorCode ?? -1);
-      if (e.type === 'headers') this.statuses.set(e.streamId, e.headers?.find((x) => x.name === ':status')?.value ?? '');
-    }
-  }
-  processWrites(qconn: QuicheConnection): void {
-    if (this.sent) return;
-    this.sent = true;
+  protected sendOnce(qconn: QuicheConnection, h3: napi.H3Connection): void {
     const base = [
       { name: ':method', value: 'GET' },
       { name: ':scheme', value: 'https' },
       { name: ':authority', value: 'localhost' },
     ];
-    this.h3!.sendRequest(qconn, base, true); // stream 0: no :path
-    this.h3!.sendRequest(qconn, [...base, { name: ':path', value: '/ok' }], true); // stream 4
+    h3.sendRequest(qconn, base, true); // stream 0: no :path
+    h3.sendRequest(qconn, [...base, { name: ':path', value: '/ok' }], true); // stream 4
   }
 }
 

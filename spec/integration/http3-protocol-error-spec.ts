@@ -1,40 +1,20 @@
-import { lastValueFrom, NEVER, type Observable } from 'rxjs';
+import { lastValueFrom } from 'rxjs';
 
-import type { ApplicationOverQuic } from '../../src/application/ApplicationOverQuic';
 import { Http3Error } from '../../src/errors/Http3Error';
 import { QuicTransportError } from '../../src/errors/QuicTransportError';
 import { napi, type QuicheConnection } from '../../src/native/binding';
 import { connectWithConfig$ } from '../../src/router/connectWithConfig';
 import { ConnectionParams } from '../../src/settings/ConnectionParams';
 import { connectH3, fetchText, h3Certificates, startH3Server } from '../helpers/h3Loopback';
+import { RawH3Client } from '../helpers/h3RawClient';
 import { bindUdp, closeAll, within } from '../helpers/loopback';
 
 /**
  * A client that breaks HTTP/3: it opens the HTTP/3 layer (so its SETTINGS go out), then sends a
  * DATA frame as the first frame of a request stream, where HEADERS must come first.
  */
-class DataBeforeHeadersClient implements ApplicationOverQuic {
-  private h3: napi.H3Connection | null = null;
-  private sent = false;
-  onConnEstablished(qconn: QuicheConnection): void {
-    this.h3 = napi.H3Connection.withTransport(qconn, new napi.H3Config());
-  }
-  shouldAct(): boolean {
-    return this.h3 !== null;
-  }
-  waitForData(): Observable<never> {
-    return NEVER;
-  }
-  processReads(qconn: QuicheConnection): void {
-    try {
-      while (this.h3!.poll(qconn) !== null);
-    } catch {
-      // The server's close comes next.
-    }
-  }
-  processWrites(qconn: QuicheConnection): void {
-    if (this.sent) return;
-    this.sent = true;
+class DataBeforeHeadersClient extends RawH3Client {
+  protected sendOnce(qconn: QuicheConnection): void {
     // DATA (type 0x00), length 3, "abc", on request stream 0.
     qconn.streamSend(0, Uint8Array.from([0x00, 0x03, 0x61, 0x62, 0x63]), true);
   }
