@@ -90,7 +90,7 @@ export interface IoWorkerParams<C extends WorkerConnection> {
   /** The connection's addresses, for diagnostics. */
   readonly localAddr?: SocketAddress;
   readonly peerAddr?: SocketAddress;
-  /** Bytes of the send buffer. Defaults to `65536`. */
+  /** Bytes of the send buffer (shared by every worker with the same size). Defaults to `65536`. */
   readonly sendBufferSize?: number;
 }
 
@@ -126,15 +126,16 @@ export class IoWorker<C extends WorkerConnection> {
   private readonly running$ = new BehaviorSubject<boolean>(true);
   // The subscriber of run$, while running.
   private subscriber: { next(e: WorkerEvent): void; error(e: unknown): void; complete(): void } | null = null;
+  // The send buffer and its lengths, shared by every worker (see sharedSendBuffer).
   private readonly out: Uint8Array;
-  private readonly lengths = new Uint32Array(64);
+  private readonly lengths: Uint32Array;
   private closedStats: QuicConnectionStats | null = null;
   // The client's original destination ID was unmapped (once the handshake completed).
   private pendingCidUnmapped = false;
   private established = false;
 
   constructor(private readonly params: IoWorkerParams<C>) {
-    this.out = new Uint8Array(params.sendBufferSize ?? 65536);
+    ({ out: this.out, lengths: this.lengths } = sharedSendBuffer(params.sendBufferSize ?? 65536));
   }
 
   /** The stage the connection is in. */
@@ -528,4 +529,19 @@ export class IoWorker<C extends WorkerConnection> {
   private now(): number {
     return (this.params.timerScheduler ?? asyncScheduler).now();
   }
+}
+
+// One send buffer per size for every worker in the process, as tokio-quiche pools its egress
+// buffers: a flush fills it and hands it to the sender, which copies what it needs before
+// returning (the DatagramSender contract), all synchronously, so no two flushes ever share it at
+// once. A per-connection buffer would cost 64 KiB of memory for every idle connection.
+const sendBuffers = new Map<number, { out: Uint8Array; lengths: Uint32Array }>();
+
+function sharedSendBuffer(size: number): { out: Uint8Array; lengths: Uint32Array } {
+  let buffer = sendBuffers.get(size);
+  if (!buffer) {
+    buffer = { out: new Uint8Array(size), lengths: new Uint32Array(64) };
+    sendBuffers.set(size, buffer);
+  }
+  return buffer;
 }
