@@ -1,0 +1,149 @@
+/**
+ * The HTTP/3 servers the benchmarks load, behind one handle: ours (a child process running
+ * our-server-child.ts), ngtcp2's gtlsserver, and tokio-quiche's async_http3_server when its binary
+ * has been built at interop/.peers/bin/async_http3_server.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import type { Fixture } from './certs';
+import type { OurServerOptions, OurServerStats } from './our-server-child';
+import { freeUdpPort, procCpuSec, procRssBytes, REPO_ROOT, sleep, spawnTs, stopChild } from './proc';
+import { ChildRpc } from './rpc';
+
+export const GTLSCLIENT = '/usr/bin/gtlsclient';
+export const GTLSSERVER = '/usr/sbin/gtlsserver';
+export const TOKIO_SERVER = path.join(REPO_ROOT, 'interop', '.peers', 'bin', 'async_http3_server');
+
+export type ServerKind = 'ours' | 'ngtcp2' | 'tokio';
+
+export const SERVER_LABEL: Record<ServerKind, string> = {
+  ours: 'our server',
+  ngtcp2: 'gtlsserver',
+  tokio: 'tokio-quiche',
+};
+
+export interface ServerOptions {
+  /** Retry (address validation) for every new connection. */
+  retry?: boolean;
+  /** Idle timeout, ms (ours and gtlsserver). */
+  idleTimeoutMs?: number;
+  /** initial_max_streams_bidi (ours and gtlsserver). */
+  maxStreamsBidi?: number;
+  /** Run our server with --expose-gc (for memory figures after a full collection). */
+  exposeGc?: boolean;
+}
+
+export interface ServerHandle {
+  kind: ServerKind;
+  port: number;
+  pid: number;
+  /** Socket kind of our server ('native' / 'dgram'); '' for the others. */
+  socketKind: string;
+  /** The path that answers n bytes. */
+  pathFor(n: number): string;
+  /** CPU seconds of the whole process since it started. */
+  cpuSec(): number;
+  rssBytes(): number;
+  /** Our server only: its own counters. */
+  stats?(): Promise<OurServerStats>;
+  /** Our server only: full GC (with exposeGc), then its counters. */
+  gc?(): Promise<OurServerStats>;
+  /** Exited early? */
+  alive(): boolean;
+  stop(): Promise<void>;
+}
+
+/** Why a server kind cannot run here, or undefined when it can. */
+export function unavailable(kind: ServerKind): string | undefined {
+  if (kind === 'ngtcp2' && !fs.existsSync(GTLSSERVER)) return `${GTLSSERVER} is not installed (sudo interop/install.sh ngtcp2)`;
+  if (kind === 'tokio' && !fs.existsSync(TOKIO_SERVER)) return `${path.relative(REPO_ROOT, TOKIO_SERVER)} does not exist (tokio-quiche's example is not built)`;
+  return undefined;
+}
+
+async function startExternal(kind: ServerKind, file: string, args: string[], port: number, pathFor: (n: number) => string): Promise<ServerHandle> {
+  const child: ChildProcess = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (b: Buffer) => {
+    err += b.toString();
+    if (err.length > 20_000) err = err.slice(-4000);
+  });
+  await sleep(300);
+  if (child.exitCode !== null || child.pid === undefined) {
+    throw new Error(`${path.basename(file)} exited at once (${child.exitCode}): ${err.trim().split('\n').slice(-2).join(' | ')}`);
+  }
+  const pid = child.pid;
+  return {
+    kind,
+    port,
+    pid,
+    socketKind: '',
+    pathFor,
+    cpuSec: () => procCpuSec(pid),
+    rssBytes: () => procRssBytes(pid),
+    alive: () => child.exitCode === null && child.signalCode === null,
+    stop: () => stopChild(child),
+  };
+}
+
+export async function startServer(kind: ServerKind, fx: Fixture, opts: ServerOptions = {}): Promise<ServerHandle> {
+  const why = unavailable(kind);
+  if (why) throw new Error(why);
+  if (kind === 'ngtcp2') {
+    const port = await freeUdpPort();
+    const args = ['-q', '--no-quic-dump', '--no-http-dump', '-d', fx.www];
+    if (opts.retry) args.push('-V');
+    if (opts.idleTimeoutMs !== undefined) args.push(`--timeout=${opts.idleTimeoutMs}ms`);
+    if (opts.maxStreamsBidi !== undefined) args.push(`--max-streams-bidi=${opts.maxStreamsBidi}`);
+    args.push('127.0.0.1', String(port), fx.key, fx.cert);
+    return startExternal(kind, GTLSSERVER, args, port, (n) => `/${n}`);
+  }
+  if (kind === 'tokio') {
+    const port = await freeUdpPort();
+    const args = ['--address', `127.0.0.1:${port}`, '--tls-cert-path', fx.cert, '--tls-private-key-path', fx.key];
+    return startExternal(kind, TOKIO_SERVER, args, port, (n) => `/stream-bytes/${n}`);
+  }
+  const o: OurServerOptions = {
+    cert: fx.cert,
+    key: fx.key,
+    retry: opts.retry ?? false,
+    ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
+    ...(opts.maxStreamsBidi !== undefined ? { maxStreamsBidi: opts.maxStreamsBidi } : {}),
+  };
+  const child = spawnTs(path.join(__dirname, 'our-server-child.ts'), [JSON.stringify(o)], opts.exposeGc ? ['--expose-gc'] : []);
+  const rpc = new ChildRpc(child, 'our server');
+  let ready: { port: number; kind: string };
+  try {
+    ready = await rpc.ready<{ port: number; kind: string }>();
+  } catch (e) {
+    await stopChild(child);
+    throw e;
+  }
+  const pid = child.pid!;
+  return {
+    kind,
+    port: ready.port,
+    pid,
+    socketKind: ready.kind,
+    pathFor: (n) => `/${n}`,
+    cpuSec: () => procCpuSec(pid),
+    rssBytes: () => procRssBytes(pid),
+    stats: () => rpc.call<OurServerStats>('stats', {}, 10_000),
+    gc: () => rpc.call<OurServerStats>('gc', {}, 30_000),
+    alive: () => child.exitCode === null && child.signalCode === null,
+    stop: () => stopChild(child),
+  };
+}
+
+/** Our server's connection errors as one line ('' when none). */
+export async function ourServerErrors(server: ServerHandle): Promise<string> {
+  if (!server.stats) return '';
+  try {
+    const s = await server.stats();
+    const e = Object.entries(s.errors);
+    return e.length ? e.map(([w, n]) => `${n}× ${w}`).join('; ') : '';
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
