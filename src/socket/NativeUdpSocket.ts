@@ -21,6 +21,20 @@ export interface ClosableQuicSocket extends QuicSocket {
   readonly kind: 'native' | 'dgram';
   /** Stops receiving (`incoming$` completes) and closes the socket. Idempotent. */
   close(): void;
+  /**
+   * Lets the socket keep Node's event loop alive while `incoming$` has a subscriber, as a bound
+   * `node:dgram` socket does. This is the default; a server process stays up while it listens.
+   *
+   * @returns This socket.
+   */
+  ref(): this;
+  /**
+   * Stops the socket from keeping Node's event loop alive: the process may exit while the socket
+   * is still open and receiving (like `dgram.Socket.unref()`).
+   *
+   * @returns This socket.
+   */
+  unref(): this;
 }
 
 /** The native Linux socket as a {@link QuicSocket}, with its counters. */
@@ -76,8 +90,9 @@ class NativeSender implements DatagramSender {
  * segment size) or a single datagram. Messages of one receive batch (up to 32) are handed on
  * together, right after the event loop's poll phase (on `setImmediate`), like
  * `fromUdpSocket`'s bursts. Subscribing starts the receive thread and unsubscribing stops it (the
- * kernel queues what arrives meanwhile); several subscribers share one thread. The thread never
- * keeps Node alive. `close()` stops it and closes the socket.
+ * kernel queues what arrives meanwhile); several subscribers share one thread. While it receives,
+ * the socket keeps Node's event loop alive like a bound `node:dgram` socket, unless `unref()` was
+ * called. `close()` stops the thread and closes the socket.
  *
  * `local` is the bound address (no IP_PKTINFO yet: a socket bound to a wildcard address reports
  * the wildcard, as `fromDgramSocket` does).
@@ -119,6 +134,19 @@ export function createNativeUdpSocket(address: string, port: number, metrics?: M
   });
   let closed = false;
   const closeListeners = new Set<() => void>();
+  // The receive thread's callback is unref'd in the addon, so a JavaScript handle holds the event
+  // loop open while receiving; `ref()`/`unref()` toggle it as dgram's do.
+  let refed = true;
+  let keepAlive: ReturnType<typeof setInterval> | undefined;
+  const holdEventLoop = (on: boolean): void => {
+    if (on && !keepAlive) {
+      keepAlive = setInterval(() => undefined, 0x7fffffff);
+      if (!refed) keepAlive.unref();
+    } else if (!on && keepAlive) {
+      clearInterval(keepAlive);
+      keepAlive = undefined;
+    }
+  };
 
   const incoming$ = new Observable<Incoming>((subscriber) => {
     if (closed) {
@@ -148,6 +176,7 @@ export function createNativeUdpSocket(address: string, port: number, metrics?: M
       }
     };
     const onClose = (): void => {
+      holdEventLoop(false);
       burst.flush();
       subscriber.complete();
     };
@@ -158,14 +187,16 @@ export function createNativeUdpSocket(address: string, port: number, metrics?: M
       return;
     }
     closeListeners.add(onClose);
+    holdEventLoop(true);
     return () => {
       closeListeners.delete(onClose);
+      holdEventLoop(false);
       burst.cancel();
       if (!closed) socket.stop();
     };
   }).pipe(share());
 
-  return {
+  const quicSocket: NativeQuicSocket = {
     kind: 'native',
     incoming$,
     sender: new NativeSender(socket, capabilities.gso, metrics),
@@ -175,8 +206,20 @@ export function createNativeUdpSocket(address: string, port: number, metrics?: M
     close(): void {
       if (closed) return;
       closed = true;
+      holdEventLoop(false);
       socket.close();
       for (const listener of [...closeListeners]) listener();
     },
+    ref() {
+      refed = true;
+      keepAlive?.ref();
+      return quicSocket;
+    },
+    unref() {
+      refed = false;
+      keepAlive?.unref();
+      return quicSocket;
+    },
   };
+  return quicSocket;
 }

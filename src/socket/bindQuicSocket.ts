@@ -55,7 +55,7 @@ export async function bindQuicSocket(options: BindQuicSocketOptions = {}): Promi
   const socket = await bindDgram(address, port);
   const quic = fromDgramSocket(socket, options.metrics);
   let closed = false;
-  return {
+  const closable: ClosableQuicSocket = {
     ...quic,
     kind: 'dgram',
     close(): void {
@@ -63,7 +63,16 @@ export async function bindQuicSocket(options: BindQuicSocketOptions = {}): Promi
       closed = true;
       socket.close();
     },
+    ref() {
+      socket.ref();
+      return closable;
+    },
+    unref() {
+      socket.unref();
+      return closable;
+    },
   };
+  return closable;
 }
 
 function bindDgram(address: string, port: number): Promise<Socket> {
