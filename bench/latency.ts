@@ -1,0 +1,290 @@
+/**
+ * HTTP/3 round-trip latency (issue 6): a 1 KiB request body → a 1 KiB response, one request at a
+ * time over one established connection, on loopback. DESIGN.md targets: p50 ≤ 0.2 ms, p99 ≤ 1 ms.
+ *
+ * Pairs, interleaved repetition by repetition (fresh server processes each time):
+ * - our client → our server, our client → gtlsserver (and → tokio-quiche's async_http3_server when
+ *   interop/.peers/bin has it): each repetition opens one connection, sends `--warmup` unmeasured
+ *   requests, then `--requests` measured ones, strictly sequential. A request is `POST /1024` (our
+ *   server and gtlsserver read the whole body before answering; tokio-quiche gets
+ *   `POST /stream-bytes/1024`); its time runs from calling controller.request() to the last byte
+ *   of the response body, recorded in a log-linear histogram (bench/lib/histogram.ts, < 1%
+ *   relative error). Reported: p50/p90/p99/max per repetition, their medians, and the percentiles of
+ *   all repetitions merged.
+ * - gtlsclient → our server and gtlsclient → gtlsserver: gtlsclient cannot time single requests,
+ *   and `-n N` sends as many at once as the server allows. So the server is started with
+ *   initial_max_streams_bidi = 1, which serializes gtlsclient's requests (each waits for the
+ *   previous stream to be closed and for MAX_STREAMS), and the mean cycle is
+ *   (wall(-n 1+N) − wall(-n 1)) / N. A mean only, no percentiles, and it includes the stream-credit
+ *   round trip, so it is an upper bound on the request round trip.
+ *
+ *   npm run bench:latency -- [--runs 5] [--requests 10000] [--warmup 1000] [--size 1024]
+ *       [--servers ours,ngtcp2,tokio] [--gtls-requests 2000] [--no-gtlsclient]
+ *
+ * Not part of `npm test`. Needs /usr/bin/gtlsclient and /usr/sbin/gtlsserver (interop/install.sh).
+ */
+import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { makeFixture, type Fixture } from './lib/certs';
+import { LogLinearHistogram } from './lib/histogram';
+import { openH3, request } from './lib/our-client';
+import { debVersion, procCpuSec, spawnTs, stopChild, timedRun } from './lib/proc';
+import { note, progress, progressDone } from './lib/progress';
+import { ChildRpc, describeError, failChild, serveRpc } from './lib/rpc';
+import { GTLSCLIENT, ourServerErrors, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, unavailable } from './lib/servers';
+import { fmt, printTable, ratio, Samples } from './lib/stats';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '5' },
+    requests: { type: 'string', default: '10000' },
+    warmup: { type: 'string', default: '1000' },
+    size: { type: 'string', default: '1024' },
+    servers: { type: 'string', default: 'ours,ngtcp2,tokio' },
+    'gtls-requests': { type: 'string', default: '2000' },
+    'no-gtlsclient': { type: 'boolean', default: false },
+    role: { type: 'string' },
+  },
+});
+
+const RUN_TIMEOUT_MS = 180_000;
+type HistJson = ReturnType<LogLinearHistogram['toJSON']>;
+
+// ---------------------------------------------------------------------------------------------
+// Child: our client
+
+interface PingArgs {
+  port: number;
+  path: string;
+  size: number;
+  requests: number;
+  warmup: number;
+}
+interface PingReply {
+  hist: HistJson;
+  failed: number;
+  firstError?: string;
+}
+
+async function clientChild(): Promise<void> {
+  serveRpc({
+    ping: async (a: PingArgs): Promise<PingReply> => {
+      const body = new Uint8Array(a.size).fill(0x71);
+      const c = await openH3({ port: a.port, handshakeTimeoutMs: 10_000 });
+      const hist = new LogLinearHistogram();
+      let failed = 0;
+      let firstError: string | undefined;
+      try {
+        for (let i = 0; i < a.warmup + a.requests; i++) {
+          const t0 = performance.now();
+          try {
+            const r = await request(c.controller, a.path, body);
+            if (r.status !== 200 || r.bytes !== a.size) throw new Error(`status ${r.status}, ${r.bytes} bytes`);
+            if (i >= a.warmup) hist.record((performance.now() - t0) * 1e6);
+          } catch (e) {
+            failed++;
+            firstError ??= describeError(e);
+            if (failed > 20) break;
+          }
+        }
+      } finally {
+        c.close();
+      }
+      return { hist: hist.toJSON(), failed, ...(firstError !== undefined ? { firstError } : {}) };
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orchestrator
+
+interface OurSample {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+  clientCpuUsPerReq: number;
+  serverCpuUsPerReq: number;
+  hist: LogLinearHistogram;
+}
+interface GtlsSample {
+  meanMs: number;
+  clientCpuUsPerReq: number;
+  serverCpuUsPerReq: number;
+}
+
+async function gtlsMeanCycle(server: ServerHandle, n: number, size: number, fx: Fixture): Promise<GtlsSample> {
+  const bodyFile = path.join(fx.dir, 'body.bin');
+  if (!fs.existsSync(bodyFile)) fs.writeFileSync(bodyFile, Buffer.alloc(size, 0x71));
+  const url = `https://127.0.0.1:${server.port}${server.pathFor(size)}`;
+  const run = async (count: number): Promise<{ ms: number; cpu: number; srv: number }> => {
+    const s0 = server.cpuSec();
+    const r = await timedRun(
+      GTLSCLIENT,
+      ['-q', '-n', String(count), '-m', 'POST', '-d', bodyFile, '--exit-on-all-streams-close', '--timeout=30s', '127.0.0.1', String(server.port), url],
+      path.join(fx.dir, 'time.txt'),
+      RUN_TIMEOUT_MS,
+    );
+    if (r.code !== 0) throw new Error(`gtlsclient -n ${count} exited ${r.code}: ${r.stderrTail}`);
+    return { ms: r.wallMs, cpu: r.cpuSec, srv: server.cpuSec() - s0 };
+  };
+  const one = await run(1);
+  const many = await run(1 + n);
+  return {
+    meanMs: (many.ms - one.ms) / n,
+    clientCpuUsPerReq: ((many.cpu - one.cpu) / n) * 1e6,
+    serverCpuUsPerReq: ((many.srv - one.srv) / n) * 1e6,
+  };
+}
+
+const us = (ns: number): string => fmt(ns / 1000, 0);
+const msFromNs = (ns: number): string => (Number.isFinite(ns) ? (ns / 1e6).toFixed(3) : '–');
+
+async function main(): Promise<void> {
+  const runs = Number(values.runs);
+  const size = Number(values.size);
+  const requests = Number(values.requests);
+  const warmup = Number(values.warmup);
+  const gtlsN = Number(values['gtls-requests']);
+  const useGtls = !values['no-gtlsclient'];
+  const wanted = values.servers!.split(',') as ServerKind[];
+  const skipped: string[] = [];
+  const servers = wanted.filter((k) => {
+    const why = unavailable(k);
+    if (why) skipped.push(`${SERVER_LABEL[k]} skipped: ${why}`);
+    return !why;
+  });
+  for (const s of skipped) note(s);
+  const gtlsServers = servers.filter((s) => s !== 'tokio');
+
+  const fx = makeFixture('latency');
+  const ours = new Samples<OurSample>();
+  const gtls = new Samples<GtlsSample>();
+  let clientProc: ChildProcess | undefined;
+  try {
+    clientProc = spawnTs(__filename, ['--role', 'client']);
+    const client = new ChildRpc(clientProc, 'our client');
+    await client.ready();
+    for (let i = 0; i < runs; i++) {
+      for (const srvKind of servers) {
+        const k = `our client → ${SERVER_LABEL[srvKind]}`;
+        progress(`run ${i + 1}/${runs}: ${k}…`);
+        let server: ServerHandle | undefined;
+        try {
+          server = await startServer(srvKind, fx);
+          const s0 = server.cpuSec();
+          const c0 = procCpuSec(clientProc.pid!);
+          const r = await client.call<PingReply>('ping', { port: server.port, path: server.pathFor(size), size, requests, warmup } satisfies PingArgs, RUN_TIMEOUT_MS);
+          const cpu = procCpuSec(clientProc.pid!) - c0;
+          const srv = server.cpuSec() - s0;
+          const hist = LogLinearHistogram.fromJSON(r.hist);
+          if (r.failed > 0) throw new Error(`${r.failed} requests failed: ${r.firstError}`);
+          const n = warmup + requests;
+          ours.add(k, {
+            p50: hist.percentile(50),
+            p90: hist.percentile(90),
+            p99: hist.percentile(99),
+            max: hist.max,
+            mean: hist.mean,
+            clientCpuUsPerReq: (cpu / n) * 1e6,
+            serverCpuUsPerReq: (srv / n) * 1e6,
+            hist,
+          });
+          note(`run ${i + 1}/${runs}: ${k}: p50 ${msFromNs(hist.percentile(50))} ms, p99 ${msFromNs(hist.percentile(99))} ms`);
+        } catch (e) {
+          const why = `${describeError(e)}${server ? await ourServerErrors(server).then((x) => (x ? ` [server: ${x}]` : '')) : ''}`;
+          ours.fail(k, why);
+          note(`run ${i + 1}/${runs}: ${k}: FAILED ${why}`);
+        } finally {
+          await server?.stop();
+        }
+      }
+      if (!useGtls) continue;
+      for (const srvKind of gtlsServers) {
+        const k = `gtlsclient → ${SERVER_LABEL[srvKind]} (max_streams_bidi=1)`;
+        progress(`run ${i + 1}/${runs}: ${k}…`);
+        let server: ServerHandle | undefined;
+        try {
+          server = await startServer(srvKind, fx, { maxStreamsBidi: 1 });
+          const s = await gtlsMeanCycle(server, gtlsN, size, fx);
+          gtls.add(k, s);
+          note(`run ${i + 1}/${runs}: ${k}: mean ${s.meanMs.toFixed(3)} ms`);
+        } catch (e) {
+          const why = `${describeError(e)}${server ? await ourServerErrors(server).then((x) => (x ? ` [server: ${x}]` : '')) : ''}`;
+          gtls.fail(k, why);
+          note(`run ${i + 1}/${runs}: ${k}: FAILED ${why}`);
+        } finally {
+          await server?.stop();
+        }
+      }
+    }
+  } finally {
+    progressDone();
+    if (clientProc) await stopChild(clientProc);
+    fx.cleanup();
+  }
+
+  console.log(`\nHTTP/3 round trip, ${size}-byte POST body → ${size}-byte response, one connection, sequential, loopback, 2 shared cores`);
+  console.log(`ngtcp2 ${debVersion('ngtcp2-server')}; ${runs} interleaved repetitions, fresh servers; our client: ${warmup} warm-up + ${requests} measured requests per repetition`);
+  for (const s of skipped) console.log(s);
+  console.log('\nOur client, per-request times (ms). Columns p50…max: median over repetitions; "merged": all repetitions in one histogram');
+  const baseK = `our client → ${SERVER_LABEL.ngtcp2}`;
+  const rows: string[][] = [];
+  for (const srv of servers) {
+    const k = `our client → ${SERVER_LABEL[srv]}`;
+    const list = ours.list(k);
+    const merged = new LogLinearHistogram();
+    for (const s of list) merged.merge(s.hist);
+    const p50 = ours.median(k, (s) => s.p50);
+    const p99 = ours.median(k, (s) => s.p99);
+    rows.push([
+      k,
+      ours.count(k),
+      msFromNs(p50),
+      msFromNs(ours.median(k, (s) => s.p90)),
+      msFromNs(p99),
+      msFromNs(ours.median(k, (s) => s.max)),
+      ratio(p50, ours.median(baseK, (s) => s.p50)),
+      ratio(p99, ours.median(baseK, (s) => s.p99)),
+      `${msFromNs(merged.percentile(50))} / ${msFromNs(merged.percentile(99))} / ${msFromNs(merged.max)}`,
+      fmt(ours.median(k, (s) => s.clientCpuUsPerReq), 1),
+      fmt(ours.median(k, (s) => s.serverCpuUsPerReq), 1),
+      srv === 'ours' && list.length ? `p50 ${p50 <= 0.2e6 ? 'met' : 'missed'}, p99 ${p99 <= 1e6 ? 'met' : 'missed'}` : '–',
+    ]);
+  }
+  printTable(['pair', 'runs ok', 'p50', 'p90', 'p99', 'max', 'p50 × gtlsserver', 'p99 ×', 'merged p50 / p99 / max', 'client CPU µs/req', 'server CPU µs/req', 'target (p50 ≤ 0.2, p99 ≤ 1)'], rows);
+  if (useGtls) {
+    console.log(`\ngtlsclient, ${gtlsN} POSTs serialized by the server's max_streams_bidi = 1: mean cycle (ms), median over repetitions`);
+    const gb = `gtlsclient → ${SERVER_LABEL.ngtcp2} (max_streams_bidi=1)`;
+    const grows: string[][] = [];
+    for (const srv of gtlsServers) {
+      const k = `gtlsclient → ${SERVER_LABEL[srv]} (max_streams_bidi=1)`;
+      const m = gtls.median(k, (s) => s.meanMs);
+      const all = gtls.list(k).map((s) => s.meanMs);
+      grows.push([
+        k,
+        gtls.count(k),
+        Number.isFinite(m) ? m.toFixed(3) : '–',
+        ratio(m, gtls.median(gb, (s) => s.meanMs)),
+        all.length ? `${Math.min(...all).toFixed(3)}–${Math.max(...all).toFixed(3)}` : '–',
+        fmt(gtls.median(k, (s) => s.clientCpuUsPerReq), 1),
+        fmt(gtls.median(k, (s) => s.serverCpuUsPerReq), 1),
+      ]);
+    }
+    printTable(['pair', 'runs ok', 'mean cycle ms', '× gtlsserver', 'min–max', 'client CPU µs/req', 'server CPU µs/req'], grows);
+  }
+  ours.printFailures();
+  gtls.printFailures();
+}
+
+if (values.role === 'client') clientChild().catch(failChild);
+else
+  main().catch((e: unknown) => {
+    progressDone();
+    console.error(e);
+    process.exit(2);
+  });
