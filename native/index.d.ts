@@ -345,6 +345,17 @@ export declare class UdpSocket {
    */
   sendBatch(out: Uint8Array, lengths: Uint32Array, count: number, to: SocketAddress, segmentSize: number): number
   /**
+   * Sends what `conn` has ready straight from quiche to this socket, in
+   * GSO batches, until quiche has nothing more or `maxPackets` were
+   * written: one call instead of a `send()` and a `sendBatch()` per batch,
+   * and no batch object for JavaScript. Failed writes are counted in the
+   * result, never thrown.
+   *
+   * # Errors
+   * What `Connection.send()` throws (quiche failing internally).
+   */
+  flush(conn: Connection, maxPackets: number): FlushResult
+  /**
    * Sends one datagram. Returns whether it went out; never throws for a
    * failed write.
    */
@@ -535,6 +546,16 @@ export declare function decodeVarint(buf: Uint8Array): Array<number> | null
 
 /** Encodes `value` as a QUIC varint. */
 export declare function encodeVarint(value: number): Buffer
+
+/** What one `flush()` call did. */
+export interface FlushResult {
+  /** Packets quiche wrote and the socket was given. */
+  packets: number
+  /** Of those, how many the kernel did not take (full buffer, an error). */
+  failed: number
+  /** Whether `maxPackets` was reached with more possibly ready. */
+  more: boolean
+}
 
 /**
  * Generates a certificate and key (ECDSA P-256, SHA-256).

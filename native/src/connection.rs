@@ -115,6 +115,18 @@ pub struct SendBatch {
   pub delay_us: f64,
 }
 
+/// One batch `fill_batch` wrote: `count` packets, `bytes` in all, for `to`.
+pub(crate) struct FilledBatch {
+  pub count: usize,
+  pub bytes: usize,
+  /// The first packet's size: the GSO segment size of a uniform batch.
+  pub segment: usize,
+  pub from: std::net::SocketAddr,
+  pub to: std::net::SocketAddr,
+  /// When quiche's pacer wants the first packet to leave.
+  pub at: Instant,
+}
+
 /// What one `streamRecv()` call read.
 #[napi(object)]
 pub struct StreamRead {
@@ -255,6 +267,61 @@ impl JsConnection {
     } else {
       Ok(())
     }
+  }
+
+  /// Writes packets for one destination back to back into `out`, their
+  /// lengths into `lengths`: the core of `send()`, shared with the native
+  /// socket's `flush()`. With `uniform`, stops before a packet that would
+  /// differ in size from the first (except a shorter last one), so the
+  /// batch can go out as one GSO send. `None` when quiche has nothing.
+  pub(crate) fn fill_batch(&mut self, out: &mut [u8], lengths: &mut [u32], uniform: bool) -> Result<Option<FilledBatch>> {
+    if lengths.is_empty() {
+      return Err(invalid_arg("lengths must have room for at least one packet"));
+    }
+    // quiche writes whatever fits: into a smaller buffer it writes a client
+    // Initial shorter than RFC 9000 §14.1 allows (servers drop it), or,
+    // when not even a frame fits, reports `Done` as if nothing were ready,
+    // and the connection silently stalls.
+    if out.len() < quiche::MIN_CLIENT_INITIAL_LEN {
+      return Err(err(
+        "BufferTooShort",
+        format!(
+          "BufferTooShort: out is {} bytes; it must hold at least one {}-byte packet",
+          out.len(),
+          quiche::MIN_CLIENT_INITIAL_LEN
+        ),
+      ));
+    }
+    let max = self.conn.max_send_udp_payload_size();
+    let (first, info) = match self.conn.send(out) {
+      Ok(v) => v,
+      Err(quiche::Error::Done) => return Ok(None),
+      Err(e) => return Err(quiche_err(e)),
+    };
+    lengths[0] = first as u32;
+    let mut count = 1usize;
+    let mut off = first;
+    let mut last = first;
+    while count < lengths.len() && out.len() - off >= max.min(out.len()) && out.len() > off {
+      if uniform && last < first {
+        break;
+      }
+      let end = if uniform { (off + first).min(out.len()) } else { out.len() };
+      let (n, next) = match self.conn.send_on_path(&mut out[off..end], Some(info.from), Some(info.to))
+      {
+        Ok(v) => v,
+        Err(quiche::Error::Done) | Err(quiche::Error::BufferTooShort) => break,
+        Err(e) => return Err(quiche_err(e)),
+      };
+      lengths[count] = n as u32;
+      count += 1;
+      off += n;
+      last = n;
+      if next.to != info.to {
+        break;
+      }
+    }
+    Ok(Some(FilledBatch { count, bytes: off, segment: first, from: info.from, to: info.to, at: info.at }))
   }
 }
 
@@ -503,65 +570,20 @@ impl JsConnection {
     mut lengths: Uint32Array,
     uniform: Option<bool>,
   ) -> Result<Option<SendBatch>> {
-    // SAFETY: the view is only used during this synchronous call.
+    // SAFETY: the views are only used during this synchronous call.
     let out = unsafe { out.as_mut() };
     let lengths = unsafe { lengths.as_mut() };
-    if lengths.is_empty() {
-      return Err(invalid_arg("lengths must have room for at least one packet"));
-    }
-    // quiche writes whatever fits: into a smaller buffer it writes a client
-    // Initial shorter than RFC 9000 §14.1 allows (servers drop it), or,
-    // when not even a frame fits, reports `Done` as if nothing were ready,
-    // and the connection silently stalls.
-    if out.len() < quiche::MIN_CLIENT_INITIAL_LEN {
-      return Err(err(
-        "BufferTooShort",
-        format!(
-          "BufferTooShort: out is {} bytes; it must hold at least one {}-byte packet",
-          out.len(),
-          quiche::MIN_CLIENT_INITIAL_LEN
-        ),
-      ));
-    }
-    let uniform = uniform.unwrap_or(false);
-    let max = self.conn.max_send_udp_payload_size();
-    let (first, info) = match self.conn.send(out) {
-      Ok(v) => v,
-      Err(quiche::Error::Done) => return Ok(None),
-      Err(e) => return Err(quiche_err(e)),
+    let Some(b) = self.fill_batch(out, lengths, uniform.unwrap_or(false))? else {
+      return Ok(None);
     };
-    lengths[0] = first as u32;
-    let mut count = 1usize;
-    let mut off = first;
-    let mut last = first;
-    while count < lengths.len() && out.len() - off >= max.min(out.len()) && out.len() > off {
-      if uniform && last < first {
-        break;
-      }
-      let end = if uniform { (off + first).min(out.len()) } else { out.len() };
-      let (n, next) = match self.conn.send_on_path(&mut out[off..end], Some(info.from), Some(info.to))
-      {
-        Ok(v) => v,
-        Err(quiche::Error::Done) | Err(quiche::Error::BufferTooShort) => break,
-        Err(e) => return Err(quiche_err(e)),
-      };
-      lengths[count] = n as u32;
-      count += 1;
-      off += n;
-      last = n;
-      if next.to != info.to {
-        break;
-      }
-    }
     let now = Instant::now();
-    let delay_us =
-      if info.at > now { info.at.duration_since(now).as_micros() as f64 } else { 0.0 };
+    let delay_us = if b.at > now { b.at.duration_since(now).as_micros() as f64 } else { 0.0 };
     Ok(Some(SendBatch {
-      count: count as u32,
-      bytes: off as u32,
-      segment_size: first as u32,
-      to: info.to.into(),
-      from: info.from.into(),
+      count: b.count as u32,
+      bytes: b.bytes as u32,
+      segment_size: b.segment as u32,
+      to: b.to.into(),
+      from: b.from.into(),
       delay_us,
     }))
   }

@@ -35,6 +35,17 @@ pub struct RecvBatch {
   pub drops: u32,
 }
 
+/// What one `flush()` call did.
+#[napi(object)]
+pub struct FlushResult {
+  /// Packets quiche wrote and the socket was given.
+  pub packets: u32,
+  /// Of those, how many the kernel did not take (full buffer, an error).
+  pub failed: u32,
+  /// Whether `maxPackets` was reached with more possibly ready.
+  pub more: bool,
+}
+
 /// Counters of a native socket.
 #[napi(object)]
 pub struct UdpSocketStats {
@@ -550,6 +561,9 @@ pub struct UdpSocket {
   inner: std::sync::Mutex<imp::Inner>,
   #[cfg(target_os = "linux")]
   cache: std::sync::Mutex<crate::addr::AddrCache>,
+  /// Where `flush()` has quiche write: one GSO send's worth.
+  #[cfg(target_os = "linux")]
+  flush_buf: std::sync::Mutex<(Vec<u8>, Vec<u32>)>,
 }
 
 #[napi]
@@ -570,6 +584,7 @@ impl UdpSocket {
           closed: false,
         }),
         cache: std::sync::Mutex::new(Default::default()),
+        flush_buf: std::sync::Mutex::new((vec![0u8; 65536], vec![0u32; 64])),
       })
     }
     #[cfg(not(target_os = "linux"))]
@@ -623,6 +638,41 @@ impl UdpSocket {
     #[cfg(not(target_os = "linux"))]
     {
       let _ = (out, lengths, count, to, segment_size);
+      unreachable!()
+    }
+  }
+
+  /// Sends what `conn` has ready straight from quiche to this socket, in
+  /// GSO batches, until quiche has nothing more or `maxPackets` were
+  /// written: one call instead of a `send()` and a `sendBatch()` per batch,
+  /// and no batch object for JavaScript. Failed writes are counted in the
+  /// result, never thrown.
+  ///
+  /// # Errors
+  /// What `Connection.send()` throws (quiche failing internally).
+  #[napi(catch_unwind)]
+  pub fn flush(&self, conn: &mut crate::connection::JsConnection, max_packets: u32) -> Result<FlushResult> {
+    #[cfg(target_os = "linux")]
+    {
+      let shared = self.inner.lock().unwrap().shared.clone();
+      let mut guard = self.flush_buf.lock().unwrap();
+      let (out, lengths) = &mut *guard;
+      let mut packets = 0u32;
+      let mut failed = 0u32;
+      while packets < max_packets {
+        // Read per batch: a failed GSO send turns it off for the next one.
+        let gso = shared.gso.load(std::sync::atomic::Ordering::Relaxed);
+        let Some(b) = conn.fill_batch(out, lengths, gso)? else {
+          return Ok(FlushResult { packets, failed, more: false });
+        };
+        failed += shared.send_batch(&out[..b.bytes], &lengths[..b.count], &b.to, if gso { b.segment } else { 0 });
+        packets += b.count as u32;
+      }
+      Ok(FlushResult { packets, failed, more: true })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+      let _ = (conn, max_packets);
       unreachable!()
     }
   }

@@ -5,7 +5,7 @@ import type { RemoteInfo } from 'node:dgram';
 import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 
 import { applicationOverQuic } from '../../src/application/operators/applicationOverQuic';
-import type { napi } from '../../src/native/binding';
+import { napi as napiBinding, type napi } from '../../src/native/binding';
 import { DefaultMetrics } from '../../src/metrics/DefaultMetrics';
 import { connectWithConfig$ } from '../../src/router/connectWithConfig';
 import { listenWithCapabilities$ } from '../../src/router/listen';
@@ -229,6 +229,10 @@ onLinux('NativeUdpSocket', () => {
     const clientSocket = await bindQuicSocket({ native: clientKind === 'native' ? 'require' : 'never' });
     open.push(serverSocket, clientSocket);
     const { server, client } = loopbackParams({ disableClientIpValidation: true });
+    // Native sockets flush connections from Rust (quiche straight to the socket); the JavaScript
+    // batch path is node:dgram's.
+    const flush = jest.spyOn(napiBinding.UdpSocket.prototype, 'flush');
+    const sendBatch = jest.spyOn(napiBinding.UdpSocket.prototype, 'sendBatch');
     const listener = listenWithCapabilities$([serverSocket], server)
       .pipe(applicationOverQuic(() => new EchoServerApp()))
       .subscribe();
@@ -252,7 +256,11 @@ onLinux('NativeUdpSocket', () => {
         // 1 MB each way: GSO sends carry many datagrams per system call.
         if (socket.capabilities.gso) expect(stats.sendCalls).toBeLessThan(stats.datagramsSent / 2);
       }
+      expect(flush.mock.calls.length).toBeGreaterThan(0);
+      expect(sendBatch).not.toHaveBeenCalled();
     } finally {
+      flush.mockRestore();
+      sendBatch.mockRestore();
       listener.unsubscribe();
     }
   });

@@ -261,6 +261,13 @@ export class IoWorker<C extends WorkerConnection> {
     this.step();
   }
 
+  /** A send error means quiche failed internally: close like tokio-quiche does. */
+  private failSend(e: unknown): void {
+    const { conn } = this.params;
+    this.failure ??= fromNativeError(e);
+    if (conn.localError() === null) conn.close(false, INTERNAL_ERROR, '');
+  }
+
   /** One turn of the loop. */
   private step(): void {
     if (this.stageValue === 'closed' || this.stageValue === 'paused') return;
@@ -380,15 +387,26 @@ export class IoWorker<C extends WorkerConnection> {
   /** Sends everything quiche has ready, in batches, through the shared send half. */
   private flush(): void {
     const { conn, sender } = this.params;
+    if (sender.flushConnection) {
+      let more: boolean | null;
+      try {
+        more = sender.flushConnection(conn, MAX_PACKETS_PER_FLUSH);
+      } catch (e) {
+        this.failSend(e);
+        return;
+      }
+      if (more !== null) {
+        if (more) this.scheduleStep();
+        return;
+      }
+    }
     let sent = 0;
     while (sent < MAX_PACKETS_PER_FLUSH) {
       let batch;
       try {
         batch = conn.send(this.out, this.lengths, sender.gso);
       } catch (e) {
-        // A send error means quiche failed internally: close like tokio-quiche does.
-        this.failure ??= fromNativeError(e);
-        if (conn.localError() === null) conn.close(false, INTERNAL_ERROR, '');
+        this.failSend(e);
         return;
       }
       if (batch === null) return;

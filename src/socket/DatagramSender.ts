@@ -19,4 +19,13 @@ export interface DatagramSender {
   sendTo(datagram: Uint8Array, to: napi.SocketAddress): void;
   /** Whether one `sendBatch` call can hand the kernel a GSO batch (equal-sized packets). */
   readonly gso: boolean;
+  /**
+   * Sends what `conn` (a native connection) has ready straight from quiche to the socket, at most `maxPackets` packets,
+   * in one native call (the native socket's fast path). The worker falls back to `conn.send()` and
+   * {@link sendBatch} when a sender lacks it or it returns `null` (a connection it cannot drive).
+   *
+   * @returns Whether `maxPackets` was reached with more possibly ready; `null` when not handled.
+   * @throws What `conn.send()` throws: quiche failing internally.
+   */
+  flushConnection?(conn: object, maxPackets: number): boolean | null;
 }

@@ -47,7 +47,8 @@ export interface NativeQuicSocket extends ClosableQuicSocket {
 /**
  * The send half of the native socket: a uniform `send()` batch goes out as GSO sends (one
  * `sendmsg` per up to 64 packets), any other batch with `sendmmsg`. The kernel copies the bytes
- * during the call, so nothing is copied in JavaScript. Datagrams not sent (a full socket buffer,
+ * during the call, so nothing is copied in JavaScript. `flushConnection` skips JavaScript
+ * altogether: quiche writes into the socket's own buffer and the batches go out from Rust. Datagrams not sent (a full socket buffer,
  * an error) are counted in {@link Metrics.writeError}, never thrown.
  */
 class NativeSender implements DatagramSender {
@@ -66,6 +67,13 @@ class NativeSender implements DatagramSender {
       failed = batch.count;
     }
     for (let i = 0; i < failed; i++) this.metrics?.writeError();
+  }
+
+  flushConnection(conn: object, maxPackets: number): boolean | null {
+    if (!(conn instanceof napi.Connection)) return null;
+    const { failed, more } = this.socket.flush(conn, maxPackets);
+    for (let i = 0; i < failed; i++) this.metrics?.writeError();
+    return more;
   }
 
   sendTo(datagram: Uint8Array, to: napi.SocketAddress): void {
