@@ -23,9 +23,9 @@
  * (/proc/<pid>/stat around the run; /usr/bin/time summed for gtlsclient) and the median
  * connection time seen by our client (connect$ to close).
  *
- *   npm run bench:connections -- [--runs 5] [--seq 200] [--conc 64] [--conc-total 1000]
+ *   npm run bench:connections -- [--runs 5] [--seq 200] [--conc 64] [--conc-total 640]
  *       [--servers ours,ngtcp2,tokio] [--loaders ours,gtlsclient] [--modes noretry,retry]
- *       [--gtls-seq 100] [--no-request] [--native auto|never] [--socket-per worker|connection]
+ *       [--gtls-seq 50] [--no-request] [--native auto|never] [--socket-per worker|connection]
  *
  * Not part of `npm test`. Needs /usr/bin/gtlsclient and /usr/sbin/gtlsserver (interop/install.sh).
  */
@@ -36,10 +36,10 @@ import { parseArgs } from 'node:util';
 import type { ClosableQuicSocket } from '../src';
 import { makeFixture, type Fixture } from './lib/certs';
 import { openH3, request } from './lib/our-client';
-import { debVersion, procCpuSec, spawnTs, stopChild, timedRun } from './lib/proc';
+import { procCpuSec, spawnTs, stopChild, timedRun } from './lib/proc';
 import { note, progress, progressDone } from './lib/progress';
 import { ChildRpc, describeError, failChild, serveRpc } from './lib/rpc';
-import { GTLSCLIENT, ourServerErrors, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, unavailable } from './lib/servers';
+import { GTLSCLIENT, ourServerErrors, peerVersions, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, unavailable } from './lib/servers';
 import { fmt, median, printTable, ratio, Samples } from './lib/stats';
 
 const { values } = parseArgs({
@@ -47,8 +47,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '5' },
     seq: { type: 'string', default: '200' },
     conc: { type: 'string', default: '64' },
-    'conc-total': { type: 'string', default: '1000' },
-    'gtls-seq': { type: 'string', default: '100' },
+    'conc-total': { type: 'string', default: '640' },
+    'gtls-seq': { type: 'string', default: '50' },
     servers: { type: 'string', default: 'ours,ngtcp2,tokio' },
     loaders: { type: 'string', default: 'ours,gtlsclient' },
     modes: { type: 'string', default: 'noretry,retry' },
@@ -279,7 +279,7 @@ async function main(): Promise<void> {
   console.log(
     `\nNew HTTP/3 connections per second, loopback, 2 shared cores: full handshake + ${values['no-request'] ? 'close' : `one GET of ${bytes} bytes + close`}; median of ${runs} interleaved repetitions`,
   );
-  console.log(`ngtcp2 ${debVersion('ngtcp2-server')}; our server on the native socket; our client sockets: ${[...clientSockets].join(', ') || 'n/a'} (one per ${socketPer})`);
+  console.log(`${peerVersions()}; our server on the native socket; our client sockets: ${[...clientSockets].join(', ') || 'n/a'} (one per ${socketPer})`);
   for (const s of skipped) console.log(s);
   for (const mode of modes) {
     for (const c of concs) {

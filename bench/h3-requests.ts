@@ -37,10 +37,10 @@ import { parseArgs } from 'node:util';
 
 import { makeFixture, type Fixture } from './lib/certs';
 import { openH3, type OpenConnection, runRequests } from './lib/our-client';
-import { debVersion, procCpuSec, spawnTs, stopChild, timedRun } from './lib/proc';
+import { procCpuSec, spawnTs, stopChild, timedRun } from './lib/proc';
 import { note, progress, progressDone } from './lib/progress';
 import { ChildRpc, describeError, failChild, serveRpc } from './lib/rpc';
-import { GTLSCLIENT, ourServerErrors, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, unavailable } from './lib/servers';
+import { GTLSCLIENT, ourServerErrors, peerVersions, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, unavailable } from './lib/servers';
 import { fmt, printTable, ratio, Samples } from './lib/stats';
 
 const { values } = parseArgs({
@@ -244,7 +244,7 @@ async function main(): Promise<void> {
   }
 
   console.log(`\nHTTP/3 requests/s, ${bytes}-byte responses, loopback, 2 shared cores; median of ${runs} interleaved repetitions (fresh servers each)`);
-  console.log(`ngtcp2 ${debVersion('ngtcp2-server')}; our ends: ${[...socketKinds].join(', ') || 'n/a'}, client native 'auto'; ${inFlight} in flight per connection`);
+  console.log(`${peerVersions()}; our ends: ${[...socketKinds].join(', ') || 'n/a'}, client native 'auto'; ${inFlight} in flight per connection`);
   for (const s of skipped) console.log(s);
   for (const sc of scenarios) {
     const shape = shapes[sc];

@@ -31,10 +31,10 @@ import { parseArgs } from 'node:util';
 import { makeFixture, type Fixture } from './lib/certs';
 import { LogLinearHistogram } from './lib/histogram';
 import { openH3, request } from './lib/our-client';
-import { debVersion, procCpuSec, spawnTs, stopChild, timedRun } from './lib/proc';
+import { procCpuSec, spawnTs, stopChild, timedRun } from './lib/proc';
 import { note, progress, progressDone } from './lib/progress';
 import { ChildRpc, describeError, failChild, serveRpc } from './lib/rpc';
-import { GTLSCLIENT, ourServerErrors, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, unavailable } from './lib/servers';
+import { GTLSCLIENT, ourServerErrors, peerVersions, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, unavailable } from './lib/servers';
 import { fmt, printTable, ratio, Samples } from './lib/stats';
 
 const { values } = parseArgs({
@@ -229,7 +229,7 @@ async function main(): Promise<void> {
   }
 
   console.log(`\nHTTP/3 round trip, ${size}-byte POST body → ${size}-byte response, one connection, sequential, loopback, 2 shared cores`);
-  console.log(`ngtcp2 ${debVersion('ngtcp2-server')}; ${runs} interleaved repetitions, fresh servers; our client: ${warmup} warm-up + ${requests} measured requests per repetition`);
+  console.log(`${peerVersions()}; ${runs} interleaved repetitions, fresh servers; our client: ${warmup} warm-up + ${requests} measured requests per repetition`);
   for (const s of skipped) console.log(s);
   console.log('\nOur client, per-request times (ms). Columns p50…max: median over repetitions; "merged": all repetitions in one histogram');
   const baseK = `our client → ${SERVER_LABEL.ngtcp2}`;

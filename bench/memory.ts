@@ -34,10 +34,10 @@ import { parseArgs } from 'node:util';
 
 import { makeFixture } from './lib/certs';
 import { openH3, type OpenConnection, request, runRequests } from './lib/our-client';
-import { debVersion, procRssBytes, sleep, spawnTs, stopChild } from './lib/proc';
+import { procRssBytes, sleep, spawnTs, stopChild } from './lib/proc';
 import { note, progress, progressDone } from './lib/progress';
 import { ChildRpc, describeError, failChild, serveRpc } from './lib/rpc';
-import { ourServerErrors, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, unavailable } from './lib/servers';
+import { ourServerErrors, peerVersions, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, unavailable } from './lib/servers';
 import { fmt, median, mib, printTable, ratio } from './lib/stats';
 
 const { values } = parseArgs({
@@ -310,7 +310,7 @@ async function main(): Promise<void> {
     fx.cleanup();
   }
 
-  console.log(`\nMemory, loopback; ngtcp2 ${debVersion('ngtcp2-server')}; ${procs} client processes, one node:dgram socket per client connection`);
+  console.log(`\nMemory, loopback; ${peerVersions()}; ${procs} client processes, one node:dgram socket per client connection`);
   for (const s of skipped) console.log(s);
   if (!values['skip-idle']) {
     console.log(`\n1. RSS per idle HTTP/3 connection (server RSS − its RSS after a warm-up connection, ÷ connections); median of ${runs} interleaved repetitions, fresh servers`);

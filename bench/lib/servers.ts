@@ -4,17 +4,32 @@
  * has been built at interop/.peers/bin/async_http3_server.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import type { Fixture } from './certs';
 import type { OurServerOptions, OurServerStats } from './our-server-child';
-import { freeUdpPort, procCpuSec, procRssBytes, REPO_ROOT, sleep, spawnTs, stopChild } from './proc';
+import { debVersion, freeUdpPort, procCpuSec, procRssBytes, REPO_ROOT, sleep, spawnTs, stopChild } from './proc';
 import { ChildRpc } from './rpc';
 
 export const GTLSCLIENT = '/usr/bin/gtlsclient';
 export const GTLSSERVER = '/usr/sbin/gtlsserver';
 export const TOKIO_SERVER = path.join(REPO_ROOT, 'interop', '.peers', 'bin', 'async_http3_server');
+const TOKIO_VERSION_FILE = path.join(REPO_ROOT, 'interop', '.peers', 'tokio-quiche.version');
+
+/** The peers' versions, for the report headers. */
+export function peerVersions(): string {
+  let tokio = 'tokio-quiche not built';
+  if (fs.existsSync(TOKIO_SERVER)) {
+    try {
+      tokio = fs.readFileSync(TOKIO_VERSION_FILE, 'utf8').trim();
+    } catch {
+      tokio = 'tokio-quiche (version unknown)';
+    }
+  }
+  return `ngtcp2 ${debVersion('ngtcp2-server')}; ${tokio}`;
+}
 
 export type ServerKind = 'ours' | 'ngtcp2' | 'tokio';
 
@@ -58,20 +73,42 @@ export interface ServerHandle {
 /** Why a server kind cannot run here, or undefined when it can. */
 export function unavailable(kind: ServerKind): string | undefined {
   if (kind === 'ngtcp2' && !fs.existsSync(GTLSSERVER)) return `${GTLSSERVER} is not installed (sudo interop/install.sh ngtcp2)`;
-  if (kind === 'tokio' && !fs.existsSync(TOKIO_SERVER)) return `${path.relative(REPO_ROOT, TOKIO_SERVER)} does not exist (tokio-quiche's example is not built)`;
+  if (kind === 'tokio' && !fs.existsSync(TOKIO_SERVER)) return `${path.relative(REPO_ROOT, TOKIO_SERVER)} does not exist (tokio-quiche's example is not built: interop/install-rust-peers.sh)`;
   return undefined;
 }
 
+/** Whether something has bound 127.0.0.1:port (UDP): our own bind then fails with EADDRINUSE. */
+async function udpPortTaken(port: number): Promise<boolean> {
+  const s = createSocket('udp4');
+  return new Promise((resolve) => {
+    s.once('error', () => {
+      s.close();
+      resolve(true);
+    });
+    s.bind(port, '127.0.0.1', () => s.close(() => resolve(false)));
+  });
+}
+
 async function startExternal(kind: ServerKind, file: string, args: string[], port: number, pathFor: (n: number) => string): Promise<ServerHandle> {
-  const child: ChildProcess = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(file, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, RUST_LOG: process.env['RUST_LOG'] ?? 'error' },
+  });
   let err = '';
   child.stderr!.on('data', (b: Buffer) => {
     err += b.toString();
     if (err.length > 20_000) err = err.slice(-4000);
   });
-  await sleep(300);
-  if (child.exitCode !== null || child.pid === undefined) {
-    throw new Error(`${path.basename(file)} exited at once (${child.exitCode}): ${err.trim().split('\n').slice(-2).join(' | ')}`);
+  const why = (): string => err.trim().split('\n').slice(-2).join(' | ');
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    await sleep(50);
+    if (child.exitCode !== null || child.pid === undefined) throw new Error(`${path.basename(file)} exited at once (${child.exitCode}): ${why()}`);
+    if (await udpPortTaken(port)) break;
+    if (Date.now() > deadline) {
+      await stopChild(child);
+      throw new Error(`${path.basename(file)} did not bind 127.0.0.1:${port} in 10 s: ${why()}`);
+    }
   }
   const pid = child.pid;
   return {
