@@ -76,27 +76,46 @@ describe('IoWorker', () => {
   });
 
   describe('timer', () => {
-    it('re-arms from timeout() after every step, so a replaced timer never fires', () => {
+    it('keeps an armed timer that fires no later than needed; quiche then finds nothing due and it re-arms', () => {
       let w!: ReturnType<typeof fakeWorker>;
       testScheduler.run(({ hot, expectObservable }) => {
         const packet$ = hot('   -----a-------------------------', { a: packet() });
-        const onTimeout = '     -------------------------t-----';
+        const onTimeout = '     ----------t--------------t-----';
 
         w = fakeWorker({ packet$ });
-        // The first step arms 10 ms (frame 10); the packet's step re-arms 20 ms (frame 25); then none.
-        w.conn.scriptTimeouts(10, 20);
+        // The first step arms 10 ms (frame 10). The packet's step asks for 20 ms (frame 25): later,
+        // so the frame-10 timer stays. It fires early; its step re-arms 15 ms (frame 25); then none.
+        w.conn.scriptTimeouts(10, 20, 15);
 
         expectObservable(w.conn.calls$.pipe(filter((c) => c.method === 'onTimeout'), map(() => 't'))).toBe(onTimeout);
         expectObservable(w.worker.run$()).toBe('e', { e: { type: 'established', handshakeInfo: w.handshakeInfo } });
       });
 
-      expect(callsByFrame(w.calls, 'timeout')).toEqual({ 0: ['timeout'], 5: ['timeout'], 25: ['timeout'] });
+      expect(callsByFrame(w.calls, 'timeout')).toEqual({ 0: ['timeout'], 5: ['timeout'], 10: ['timeout'], 25: ['timeout'] });
       // A timer step runs the application's writes but not its reads (no packet arrived).
       expect(callsByFrame(w.calls, 'onTimeout', 'app.processReads', 'app.processWrites', 'send')).toEqual({
         0: ['app.processReads', 'app.processWrites', 'send'],
         5: ['app.processReads', 'app.processWrites', 'send'],
+        10: ['onTimeout', 'app.processWrites', 'send'],
         25: ['onTimeout', 'app.processWrites', 'send'],
       });
+    });
+
+    it('replaces an armed timer when quiche needs it sooner, and the replaced one never fires', () => {
+      let w!: ReturnType<typeof fakeWorker>;
+      testScheduler.run(({ hot, expectObservable }) => {
+        const packet$ = hot('   -----a-------------------------', { a: packet() });
+        const onTimeout = '     --------t----------------------';
+
+        w = fakeWorker({ packet$ });
+        // The first step arms 20 ms (frame 20); the packet's step needs 3 ms (frame 8); then none.
+        w.conn.scriptTimeouts(20, 3);
+
+        expectObservable(w.conn.calls$.pipe(filter((c) => c.method === 'onTimeout'), map(() => 't'))).toBe(onTimeout);
+        expectObservable(w.worker.run$()).toBe('e', { e: { type: 'established', handshakeInfo: w.handshakeInfo } });
+      });
+
+      expect(callsByFrame(w.calls, 'timeout')).toEqual({ 0: ['timeout'], 5: ['timeout'], 8: ['timeout'] });
     });
 
     it('closes with APPLICATION_ERROR (0xc) and errors with HandshakeTimeout when the handshake times out', () => {

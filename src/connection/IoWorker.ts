@@ -99,7 +99,7 @@ export interface IoWorkerParams<C extends WorkerConnection> {
  *
  * Subscribing runs `merge(packet$, timer$, wake$)` into one step function, in tokio-quiche's order:
  * feed quiche every packet that arrived → `processReads` → `processWrites` → top up connection IDs →
- * flush → re-arm the timer from quiche's `timeout()` (a `switchMap` to a new `timer`) → race
+ * flush → arm the timer from quiche's `timeout()` (kept when it already fires no later) → race
  * `waitForData` again. It moves through the stages `handshake` → `running` → `closed`
  * ({@link ConnectionStage}).
  *
@@ -118,8 +118,11 @@ export class IoWorker<C extends WorkerConnection> {
   private stepPending: Subscription | null = null;
   // A failure that ends the loop at the end of this step.
   private failure: QuicError | null = null;
-  // Deadlines for the timer, in ms from now; null disarms it.
-  private readonly deadline$ = new Subject<number | null>();
+  // The timer: where its events go while the loop runs, the armed action and when it fires
+  // (on the timer scheduler's clock; Infinity when disarmed).
+  private timerSink: { next(e: { kind: 'timeout' }): void } | null = null;
+  private timerAction: Subscription | null = null;
+  private timerAt = Infinity;
   // Ticks after every step: re-arms waitForData.
   private readonly afterStep$ = new Subject<void>();
   // Whether the loop runs (false while paused after the handshake).
@@ -156,14 +159,16 @@ export class IoWorker<C extends WorkerConnection> {
   run$(): Observable<WorkerEvent> {
     return new Observable<WorkerEvent>((subscriber) => {
       const { conn, app } = this.params;
-      const timerScheduler = this.params.timerScheduler ?? asyncScheduler;
       this.subscriber = subscriber;
 
       const packet$ = this.params.packet$.pipe(map((incoming) => ({ kind: 'packet' as const, incoming })));
-      const timer$ = this.deadline$.pipe(
-        switchMap((ms) => (ms === null ? NEVER : timer(Math.max(0, ms), timerScheduler))),
-        map(() => ({ kind: 'timeout' as const })),
-      );
+      const timer$ = new Observable<{ kind: 'timeout' }>((sink) => {
+        this.timerSink = sink;
+        return () => {
+          this.timerSink = null;
+          this.disarmTimer();
+        };
+      });
       const wake$ = this.afterStep$.pipe(
         switchMap(() =>
           this.stageValue === 'running' && app.shouldAct()
@@ -327,7 +332,7 @@ export class IoWorker<C extends WorkerConnection> {
       this.flush();
       this.stageValue = 'paused';
       this.running$.next(false);
-      this.deadline$.next(null);
+      this.disarmTimer();
       this.publishEstablished();
       this.subscriber?.next({ type: 'established', handshakeInfo });
       return;
@@ -424,8 +429,30 @@ export class IoWorker<C extends WorkerConnection> {
       const left = handshakeInfo.deadline - this.now();
       ms = ms === null ? left : Math.min(ms, left);
     }
-    this.deadline$.next(ms);
+    if (ms === null) return this.disarmTimer();
+    if (this.timerSink === null) return;
+    ms = Math.max(0, ms);
+    const at = this.now() + ms;
+    // A timer that fires no later than needed stays armed: firing early costs one step in which
+    // quiche finds nothing due (its onTimeout checks the clock) and the timer is re-armed, while
+    // re-arming on every step costs a clearInterval/setInterval pair per packet.
+    if (this.timerAction !== null && this.timerAt <= at) return;
+    this.disarmTimer();
+    const scheduler = this.params.timerScheduler ?? asyncScheduler;
+    this.timerAt = at;
+    this.timerAction = scheduler.schedule(() => {
+      this.timerAction = null;
+      this.timerAt = Infinity;
+      this.timerSink?.next({ kind: 'timeout' });
+    }, ms);
   }
+
+  private disarmTimer(): void {
+    this.timerAction?.unsubscribe();
+    this.timerAction = null;
+    this.timerAt = Infinity;
+  }
+
 
   /** How a connection that quiche reports closed ended. */
   private closeResult(): ConnectionResult {
@@ -494,7 +521,7 @@ export class IoWorker<C extends WorkerConnection> {
     const wasRunning = this.established;
     this.stageValue = 'closed';
     this.running$.next(false);
-    this.deadline$.next(null);
+    this.disarmTimer();
     if (wasRunning && app.shouldAct()) {
       try {
         app.onConnClose?.(conn, metrics, result);
