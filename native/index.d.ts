@@ -367,6 +367,18 @@ export declare class UdpSocket {
    */
   start(onBatch: (batch: RecvBatch) => void): void
   /**
+   * Pauses the receive thread without ending it: it stops reading the
+   * socket (datagrams wait in the kernel's queue) until `resume()`. A batch
+   * read just before may still be delivered. Much cheaper than `stop()` and
+   * `start()`, which end and spawn the thread.
+   */
+  pause(): void
+  /**
+   * Resumes a paused receive thread. Returns false when there is no thread
+   * (never started, stopped or closed): call `start()` then.
+   */
+  resume(): boolean
+  /**
    * Stops the receive thread (waits for it). Datagrams that arrive until
    * the next `start()` wait in the kernel's queue.
    */

@@ -104,6 +104,8 @@ mod imp {
     pub fd: libc::c_int,
     pub wake: libc::c_int,
     pub stop: AtomicBool,
+    /// Set by pause(): the thread stays but does not read the socket.
+    pub paused: AtomicBool,
     pub pending: AtomicUsize,
     pub send_calls: AtomicU64,
     pub sent: AtomicU64,
@@ -235,6 +237,7 @@ mod imp {
         fd,
         wake,
         stop: AtomicBool::new(false),
+        paused: AtomicBool::new(false),
         pending: AtomicUsize::new(0),
         send_calls: AtomicU64::new(0),
         sent: AtomicU64::new(0),
@@ -263,6 +266,20 @@ mod imp {
   }
 
   impl Shared {
+    /// Wakes the receive thread out of `poll` to look at its flags.
+    pub fn kick(&self) {
+      let one: u64 = 1;
+      // SAFETY: writing 8 bytes to our eventfd.
+      unsafe { libc::write(self.wake, (&one as *const u64).cast(), 8) };
+    }
+
+    /// Resets the eventfd once its wakeup was seen.
+    fn clear_wake(&self) {
+      let mut v: u64 = 0;
+      // SAFETY: reading 8 bytes from our non-blocking eventfd.
+      unsafe { libc::read(self.wake, (&mut v as *mut u64).cast(), 8) };
+    }
+
     fn count_error(&self, errno: i32, datagrams: u64) {
       if errno == libc::EAGAIN || errno == libc::ENOBUFS {
         self.would_block.fetch_add(datagrams, Ordering::Relaxed);
@@ -415,6 +432,15 @@ mod imp {
       if shared.stop.load(Ordering::Acquire) {
         return;
       }
+      if shared.paused.load(Ordering::Acquire) {
+        // Paused: leave the socket alone (the kernel queues what arrives) until
+        // resume() or stop() writes the eventfd.
+        let mut fds = [libc::pollfd { fd: shared.wake, events: libc::POLLIN, revents: 0 }];
+        // SAFETY: fds lives across the call.
+        unsafe { libc::poll(fds.as_mut_ptr(), 1, -1) };
+        shared.clear_wake();
+        continue;
+      }
       // Back-pressure: JavaScript is behind; let the kernel queue hold the rest.
       if shared.pending.load(Ordering::Acquire) >= MAX_PENDING {
         std::thread::sleep(std::time::Duration::from_micros(200));
@@ -432,8 +458,10 @@ mod imp {
         }
         return;
       }
-      if fds[1].revents != 0 || shared.stop.load(Ordering::Acquire) {
-        return;
+      if fds[1].revents != 0 {
+        // stop(), pause() or resume(): the top of the loop decides.
+        shared.clear_wake();
+        continue;
       }
       if fds[0].revents & (libc::POLLERR | libc::POLLNVAL) != 0 && fds[0].revents & libc::POLLIN == 0 {
         if fds[0].revents & libc::POLLNVAL != 0 {
@@ -538,17 +566,14 @@ mod imp {
 
   pub fn stop(inner: &mut Inner) {
     inner.shared.stop.store(true, Ordering::Release);
-    let one: u64 = 1;
-    // SAFETY: writing 8 bytes to our eventfd.
-    unsafe { libc::write(inner.shared.wake, (&one as *const u64).cast(), 8) };
+    inner.shared.kick();
     if let Some(t) = inner.thread.take() {
       let _ = t.join();
     }
     // Clear the wakeup so a later start() does not exit at once.
-    let mut v: u64 = 0;
-    // SAFETY: reading 8 bytes from our non-blocking eventfd.
-    unsafe { libc::read(inner.shared.wake, (&mut v as *mut u64).cast(), 8) };
+    inner.shared.clear_wake();
     inner.shared.stop.store(false, Ordering::Release);
+    inner.shared.paused.store(false, Ordering::Release);
   }
 
 }
@@ -731,6 +756,41 @@ impl UdpSocket {
       let _ = on_batch;
       unreachable!()
     }
+  }
+
+  /// Pauses the receive thread without ending it: it stops reading the
+  /// socket (datagrams wait in the kernel's queue) until `resume()`. A batch
+  /// read just before may still be delivered. Much cheaper than `stop()` and
+  /// `start()`, which end and spawn the thread.
+  #[napi(catch_unwind)]
+  pub fn pause(&self) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+      let inner = self.inner.lock().unwrap();
+      if inner.thread.is_some() {
+        inner.shared.paused.store(true, std::sync::atomic::Ordering::Release);
+        inner.shared.kick();
+      }
+    }
+    Ok(())
+  }
+
+  /// Resumes a paused receive thread. Returns false when there is no thread
+  /// (never started, stopped or closed): call `start()` then.
+  #[napi(catch_unwind)]
+  pub fn resume(&self) -> Result<bool> {
+    #[cfg(target_os = "linux")]
+    {
+      let inner = self.inner.lock().unwrap();
+      if inner.closed || inner.thread.is_none() {
+        return Ok(false);
+      }
+      inner.shared.paused.store(false, std::sync::atomic::Ordering::Release);
+      inner.shared.kick();
+      Ok(true)
+    }
+    #[cfg(not(target_os = "linux"))]
+    Ok(false)
   }
 
   /// Stops the receive thread (waits for it). Datagrams that arrive until
