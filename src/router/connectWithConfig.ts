@@ -13,7 +13,7 @@ import { napi } from '../native/binding';
 import { callNative } from '../native/errors';
 import type { ConnectionParams } from '../settings/ConnectionParams';
 import { resolveKeylogFile } from '../settings/QuicSettings';
-import { createNativeConfig } from '../settings/toNativeConfig';
+import { clientConfigs } from '../settings/ClientConfigCache';
 import { fromDgramSocket } from '../socket/fromDgramSocket';
 import type { SocketAddress } from '../socket/Incoming';
 import type { QuicSocket } from '../socket/QuicSocket';
@@ -71,7 +71,7 @@ export function connectWithConfig$(
     const metrics = options.metrics ?? new DefaultMetrics();
     const quicSocket = 'incoming$' in socket ? socket : fromDgramSocket(socket, metrics);
     const peer = options.peer ?? connectedPeer(socket);
-    const config = createNativeConfig(params, 'client');
+    const config = clientConfigs.get(params);
     const settings = params.settings;
     // The client's IDs, first and spare, come from one generator of 20-byte IDs.
     const generator = new SimpleConnectionIdGenerator();

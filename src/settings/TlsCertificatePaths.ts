@@ -2,9 +2,11 @@
  * Where our certificate chain and private key are: paths to PEM files, after tokio-quiche's
  * `TlsCertificatePaths`.
  *
- * The files are read when the native configuration is built (`createNativeConfig`), once per
- * listener or client connection; a file that cannot be read fails there with `CertificateFile`,
- * and one that is not valid PEM (or a key that does not match the certificate) with `InvalidPem`.
+ * The files are read when the native configuration is built (`createNativeConfig`): once per
+ * listener, and for clients whenever a file's size or modification time changed (client
+ * configurations are shared by content, see `ClientConfigCache`). A file that cannot be read
+ * fails there with `CertificateFile`, and one that is not valid PEM (or a key that does not match
+ * the certificate) with `InvalidPem`.
  *
  * ## Example
  * ```ts

@@ -125,7 +125,7 @@ export function toNativeConfigOptions(params: ConnectionParams, role: Role): nap
   if (trust?.ca !== undefined) options.ca = checkCaPem(trust.ca);
   if (trust?.caFile !== undefined) options.caFile = trust.caFile;
   if (verifyPeer && options.ca === undefined && options.caFile === undefined) {
-    options.ca = [...tls.rootCertificates];
+    options.ca = NODE_ROOTS as string[];
   }
 
   return runConnectionHook(hooks.connectionHook, options, role, tlsCert);
@@ -133,7 +133,8 @@ export function toNativeConfigOptions(params: ConnectionParams, role: Role): nap
 
 /**
  * Builds the native configuration for connection parameters: tokio-quiche's cascade
- * `ConnectionParams` → `quiche::Config`, once per listener or per client connection.
+ * `ConnectionParams` → `quiche::Config`, once per listener; client connections share theirs
+ * through `ClientConfigCache`.
  *
  * ## Example
  * ```ts
@@ -151,7 +152,20 @@ export function toNativeConfigOptions(params: ConnectionParams, role: Role): nap
  * `InvalidArgument` for options of the wrong type (from a hook).
  */
 export function createNativeConfig(params: ConnectionParams, role: Role): napi.Config {
-  const options = toNativeConfigOptions(params, role);
+  return buildNativeConfig(toNativeConfigOptions(params, role));
+}
+
+/**
+ * Node's root certificates as the default trust: one frozen array, so configurations that trust
+ * them can be recognized by identity (see `ClientConfigCache`).
+ */
+export const NODE_ROOTS: readonly string[] = Object.freeze([...tls.rootCertificates]);
+
+/**
+ * Builds the native configuration for native options (from {@link toNativeConfigOptions}), with
+ * {@link createNativeConfig}'s errors.
+ */
+export function buildNativeConfig(options: napi.ConfigOptions): napi.Config {
   try {
     return callNative(() => new napi.Config(options));
   } catch (e) {
