@@ -33,7 +33,12 @@ import { Relay, type RelayOptions } from './relay';
 // ---------------------------------------------------------------------------------------------
 // Configuration
 
-export const ALL_PEERS = ['ngtcp2', 'aioquic'] as const;
+/**
+ * The peers: ngtcp2 and aioquic in both roles; tokio-quiche's async_http3_server (built by
+ * interop/install-rust-peers.sh into interop/.peers/bin) as a server only. Every peer listed runs by default
+ * when its programs are installed.
+ */
+export const ALL_PEERS = ['ngtcp2', 'aioquic', 'tokio-quiche'] as const;
 export type PeerName = (typeof ALL_PEERS)[number];
 export const ALL_CASES = [
   'handshake',
@@ -75,6 +80,7 @@ const GTLSCLIENT = '/usr/bin/gtlsclient';
 const GTLSSERVER = '/usr/sbin/gtlsserver';
 const PYTHON = path.join(PEERS_DIR, 'venv', 'bin', 'python');
 const AIOQUIC_EXAMPLES = path.join(PEERS_DIR, `aioquic-${AIOQUIC_VERSION}`, 'examples');
+const TOKIO_QUICHE_SERVER = path.join(PEERS_DIR, 'bin', 'async_http3_server');
 
 const CASE_TIMEOUT_MS: Record<CaseName, number> = {
   handshake: 15_000,
@@ -128,6 +134,7 @@ export function missingPeers(peers: readonly PeerName[]): string[] {
   if (peers.includes('ngtcp2')) {
     for (const f of [GTLSCLIENT, GTLSSERVER]) if (!fs.existsSync(f)) missing.push(f);
   }
+  if (peers.includes('tokio-quiche') && !fs.existsSync(TOKIO_QUICHE_SERVER)) missing.push(TOKIO_QUICHE_SERVER);
   if (peers.includes('aioquic')) {
     for (const f of [PYTHON, path.join(AIOQUIC_EXAMPLES, 'http3_client.py'), path.join(AIOQUIC_EXAMPLES, 'http3_server.py')]) {
       if (!fs.existsSync(f)) missing.push(f);
@@ -245,9 +252,10 @@ function caseFiles(testCase: CaseName): Array<{ name: string; size: number }> {
   }
 }
 
-function writeFiles(fx: Fixture, files: Array<{ name: string; size: number }>): void {
+/** Writes the case's files: random bytes, or `fill` repeated (for a server that generates its bodies). */
+function writeFiles(fx: Fixture, files: Array<{ name: string; size: number }>, fill?: number): void {
   for (const f of files) {
-    const data = randomBytes(f.size);
+    const data = fill === undefined ? randomBytes(f.size) : Buffer.alloc(f.size, fill);
     fs.writeFileSync(path.join(fx.www, f.name), data);
     fx.sums.set(f.name, sha256(data));
   }
@@ -482,7 +490,7 @@ async function qlogZeroRttRequests(dir: string, event: string, traces: number): 
   for (const events of all) {
     const ids = new Set<number>();
     for (const e of events) {
-      if (e.name !== event || e.data.header?.packet_type !== '0RTT') continue;
+      if (!e.name.endsWith(event) || e.data.header?.packet_type !== '0RTT') continue;
       for (const fr of e.data.frames ?? []) if (fr.frame_type === 'stream' && fr.stream_id !== undefined && fr.stream_id % 4 === 0) ids.add(fr.stream_id);
     }
     best = Math.max(best, ids.size);
@@ -506,7 +514,7 @@ interface OurServer {
 
 async function startOurServer(
   fx: Fixture,
-  opts: { retry: boolean; earlyData: boolean; host?: string; qlogDir?: string; activeConnectionIdLimit?: number },
+  opts: { retry: boolean; earlyData: boolean; host?: string; qlogDir?: string; activeConnectionIdLimit?: number; maxIdleTimeout?: number },
 ): Promise<OurServer> {
   const host = opts.host ?? '127.0.0.1';
   const socket = udpSocket(host);
@@ -516,7 +524,7 @@ async function startOurServer(
     {
       disableClientIpValidation: !opts.retry,
       enableEarlyData: opts.earlyData,
-      maxIdleTimeout: 10_000,
+      maxIdleTimeout: opts.maxIdleTimeout ?? 10_000,
       ...(opts.qlogDir ? { qlogDir: opts.qlogDir } : {}),
       ...(opts.activeConnectionIdLimit ? { activeConnectionIdLimit: opts.activeConnectionIdLimit } : {}),
     },
@@ -581,7 +589,7 @@ async function ourFetch(
   fx: Fixture,
   port: number,
   names: string[],
-  opts: { session?: Uint8Array; earlyData?: boolean; host?: string } = {},
+  opts: { session?: Uint8Array; earlyData?: boolean; host?: string; pathOf?: (name: string) => string } = {},
 ): Promise<FetchResult> {
   const host = opts.host ?? '127.0.0.1';
   const socket: Socket = udpSocket(host);
@@ -601,7 +609,7 @@ async function ourFetch(
           from(names).pipe(
             mergeMap(
               (name) =>
-                controller.request({ ':method': 'GET', ':path': `/${name}` }).pipe(
+                controller.request({ ':method': 'GET', ':path': opts.pathOf ? opts.pathOf(name) : `/${name}` }).pipe(
                   take(1),
                   mergeMap(async (res) => {
                     const chunks: Uint8Array[] = [];
@@ -670,6 +678,8 @@ interface PeerServerOpts {
   host?: string;
   /** Offer this port on 127.0.0.1 as the preferred_address (connectionmigration), or throw CaseUnsupported. */
   preferredPort?: number;
+  /** Prefer QUIC v2 when a client offers it in version_information (compatible negotiation). */
+  v2?: boolean;
 }
 
 interface PeerImpl {
@@ -686,6 +696,11 @@ interface PeerImpl {
    * protected with the server's updated keys, with the evidence.
    */
   keyUpdateSeen(logFile: string, qlogDir: string): Promise<{ ok: boolean; detail: string }>;
+  /**
+   * For a server that generates its bodies instead of serving files: the byte its bodies repeat,
+   * and the request path for `size` bytes.
+   */
+  generated?: { fill: number; path: (size: number) => string };
 }
 
 const ngtcp2: PeerImpl = {
@@ -710,6 +725,8 @@ const ngtcp2: PeerImpl = {
     const args = [...(opts.verbose ? [] : ['-q']), `--htdocs=${fx.www}`, ...(opts.retry ? ['-V'] : [])];
     if (opts.qlogDir) args.push(`--qlog-dir=${opts.qlogDir}`);
     if (opts.preferredPort !== undefined) args.push(`--preferred-ipv4-addr=127.0.0.1:${opts.preferredPort}`);
+    // gtlsserver keeps the client's version unless told to prefer another one.
+    if (opts.v2) args.push('--preferred-versions=v2,v1');
     args.push(opts.host ?? '127.0.0.1', String(port), fx.keyFile, fx.certFile);
     const p = startProc(GTLSSERVER, args);
     await sleep(300);
@@ -755,11 +772,11 @@ const aioquic: PeerImpl = {
     return p;
   },
   zeroRttRequestsSent(_out, qlogDir) {
-    return qlogZeroRttRequests(qlogDir, 'transport:packet_sent', 1);
+    return qlogZeroRttRequests(qlogDir, ':packet_sent', 1);
   },
   zeroRttRequestsReceived(_out, qlogDir) {
     // The server writes a connection's qlog when it ends; our client closed both already.
-    return qlogZeroRttRequests(qlogDir, 'transport:packet_received', 2);
+    return qlogZeroRttRequests(qlogDir, ':packet_received', 2);
   },
   // aioquic's qlog has no key phase per packet, but a `security:key_updated` event with trigger
   // `local_update`. After it, aioquic opens 1-RTT packets with the next keys only: 1-RTT packets
@@ -773,7 +790,36 @@ const aioquic: PeerImpl = {
   },
 };
 
-const PEERS: Record<PeerName, PeerImpl> = { ngtcp2, aioquic };
+/**
+ * tokio-quiche 0.20's async_http3_server example: a server only, on tokio-quiche's own I/O path.
+ * It serves no files, only `GET /stream-bytes/<n>` (n bytes of 0x57), so the client role asks for
+ * that with the case's sizes. Retry is on (tokio-quiche's default) and cannot be switched off or
+ * forced; qlog through QLOGDIR.
+ */
+const tokioQuiche: PeerImpl = {
+  client() {
+    throw new CaseUnsupported('tokio-quiche ships no HTTP/3 client example (server role only)');
+  },
+  async server(fx, port, opts) {
+    if (opts.preferredPort !== undefined) throw new CaseUnsupported('tokio-quiche (quiche 0.30) has no preferred_address');
+    const args = ['--address', authority(opts.host ?? '127.0.0.1', port), '--tls-cert-path', fx.certFile, '--tls-private-key-path', fx.keyFile];
+    const p = startProc(TOKIO_QUICHE_SERVER, args, opts.qlogDir ? { env: { QLOGDIR: opts.qlogDir } } : {});
+    await sleep(500);
+    return p;
+  },
+  async zeroRttRequestsSent() {
+    return null;
+  },
+  async zeroRttRequestsReceived(_out, qlogDir) {
+    return qlogZeroRttRequests(qlogDir, ':packet_received', 2);
+  },
+  async keyUpdateSeen() {
+    return { ok: false, detail: 'no tokio-quiche client' };
+  },
+  generated: { fill: 0x57, path: (size) => `/stream-bytes/${size}` },
+};
+
+const PEERS: Record<PeerName, PeerImpl> = { ngtcp2, aioquic, 'tokio-quiche': tokioQuiche };
 
 // ---------------------------------------------------------------------------------------------
 // Networks: the relay settings of each case
@@ -946,8 +992,14 @@ interface RoleOpts {
   quick: boolean;
 }
 
-async function withRelay<T>(testCase: CaseName, quick: boolean, target: { address: string; port: number }, f: (port: number, relay: Relay | null) => Promise<T>): Promise<T> {
-  const net = caseNetwork(testCase, quick);
+async function withRelay<T>(
+  testCase: CaseName,
+  quick: boolean,
+  target: { address: string; port: number },
+  f: (port: number, relay: Relay | null) => Promise<T>,
+  network: Omit<RelayOptions, 'target'> | null = caseNetwork(testCase, quick),
+): Promise<T> {
+  const net = network;
   if (net === null) return f(target.port, null);
   const relay = await Relay.start({ ...net, target });
   try {
@@ -981,7 +1033,17 @@ async function serverRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
   // are dropped (reported as a library finding). The runner's quiche endpoint uses 8
   // (--max-active-cids 8); so do the rebind cases here.
   const cidLimit = testCase.startsWith('rebind') ? REBIND_ACTIVE_CID_LIMIT : undefined;
-  const srv = await startOurServer(fx, { retry, earlyData, host, ...(ourQlog ? { qlogDir: ourQlog } : {}), ...(cidLimit ? { activeConnectionIdLimit: cidLimit } : {}) });
+  // Lossy handshakes and the dropped datagrams of amplificationlimit leave the client backing off
+  // for many seconds (PTO doubling): there our server's idle timeout is 30 s, not the harness's 10 s.
+  const slowHandshake = testCase === 'amplificationlimit' || testCase === 'handshakeloss' || testCase === 'handshakecorruption';
+  const srv = await startOurServer(fx, {
+    retry,
+    earlyData,
+    host,
+    ...(ourQlog ? { qlogDir: ourQlog } : {}),
+    ...(cidLimit ? { activeConnectionIdLimit: cidLimit } : {}),
+    ...(slowHandshake ? { maxIdleTimeout: 30_000 } : {}),
+  });
   const dl = fs.mkdtempSync(path.join(fx.dir, 'dl-'));
   try {
     if (testCase === 'resumption' || testCase === 'zerortt') {
@@ -1024,12 +1086,12 @@ async function serverRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
         const left = timeoutMs - (Date.now() - t0);
         const run = await peer.client(fx, port, batch, dl, { timeoutMs: left, host, qlogDir, logFile, ...(featureOf(testCase) ? { feature: featureOf(testCase)! } : {}) });
         const which = batches.length > 1 ? `connection ${i + 1}/${batches.length}: ` : '';
-        check(!run.timedOut, `${which}client timed out after ${timeoutMs} ms: ${lastLines(run.out)}${relay ? ` (${relay.summary()})` : ''}`);
-        check(run.code === 0, `${which}client exit ${run.code}: ${lastLines(run.out)}${relay ? ` (${relay.summary()})` : ''}`);
+        const seen = (): string => `${relay ? ` (${relay.summary()}; the server answered on ${relay.serverRepliedOn.size} path(s))` : ''}; our server's acceptor dropped: ${acceptorDrops(srv)}`;
+        check(!run.timedOut, `${which}client timed out after ${timeoutMs} ms: ${lastLines(run.out)}${seen()}`);
+        check(run.code === 0, `${which}client exit ${run.code}: ${lastLines(run.out)}${seen()}`);
       }
       const bad = compareFiles(fx, names, readDownloads(dl, names));
-      const rejected = Object.entries(srv.metrics.rejectedPackets).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
-      check(bad === '', `${bad}${relay ? ` (${relay.summary()}; the server answered on ${relay.serverRepliedOn.size} path(s))` : ''}; our server's acceptor dropped: ${rejected || 'nothing'}`);
+      check(bad === '', `${bad}${relay ? ` (${relay.summary()}; the server answered on ${relay.serverRepliedOn.size} path(s))` : ''}; our server's acceptor dropped: ${acceptorDrops(srv)}`);
       check(srv.connections.length === batches.length, `expected ${batches.length} handshake(s), our server saw ${srv.connections.length}`);
       check(srv.metrics.retriesSent === 0 || retry, `Retry sent in a no-Retry case (${srv.metrics.retriesSent})`);
       if (retry) {
@@ -1064,6 +1126,11 @@ async function serverRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
   } finally {
     await srv.stop();
   }
+}
+
+/** The datagrams our server's acceptor dropped, by reason (DefaultMetrics.rejectedPackets). */
+function acceptorDrops(srv: OurServer): string {
+  return Object.entries(srv.metrics.rejectedPackets).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'nothing';
 }
 
 /** goodput, server role: GOODPUT_RUNS fresh peer clients fetch 10 MB through a fresh 10 Mbit/s relay each. */
@@ -1119,8 +1186,11 @@ async function clientRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
   const fx: Fixture & { chainDerBytes?: number } = testCase === 'amplificationlimit' ? { ...fx0, ...longChain(fx0) } : fx0;
   let files = caseFiles(testCase);
   if (quick && testCase.startsWith('rebind')) files = files.map((f) => ({ ...f, size: 3 * 1024 * 1024 }));
-  writeFiles(fx, files);
+  writeFiles(fx, files, peer.generated?.fill);
   const names = files.map((f) => f.name);
+  const sizes = new Map(files.map((f) => [f.name, f.size]));
+  const gen = peer.generated;
+  const pathOpt = gen ? { pathOf: (n: string): string => gen.path(sizes.get(n)!) } : {};
   const host = isV6(testCase) ? '::1' : '127.0.0.1';
   const port = await freeUdpPort(host);
   const qlogDir = fs.mkdtempSync(path.join(fx.dir, 'qlog-'));
@@ -1137,16 +1207,18 @@ async function clientRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
     check(srv.child.exitCode === null, `peer server exited at once: ${lastLines(srv.out())}`);
     if (testCase === 'resumption' || testCase === 'zerortt') {
       const earlyData = testCase === 'zerortt';
-      const first = await ourFetch(fx, port, names.slice(0, 1), { earlyData });
+      const first = await ourFetch(fx, port, names.slice(0, 1), { earlyData, ...pathOpt });
       check(first.session !== null, '1st connection: no session ticket from qconn.session() after the responses');
-      const second = await ourFetch(fx, port, names.slice(1), { session: first.session, earlyData });
+      const second = await ourFetch(fx, port, names.slice(1), { session: first.session, earlyData, ...pathOpt });
       const all = new Map([...first.files, ...second.files]);
       const bad = compareFiles(fx, names, all);
       check(bad === '', bad);
       check(!first.resumed, '1st connection was resumed?');
       check(second.resumed, '2nd connection not resumed (isResumed() false on our client)');
       if (testCase === 'resumption') return '2 connections, 2nd resumed (client isResumed()), files OK';
-      // earlyDataReason is BoringSSL's ssl_early_data_reason_t: 2 = accepted.
+      // earlyDataReason is BoringSSL's ssl_early_data_reason_t: 2 = accepted; 7 =
+      // unsupported_for_session: the server's ticket allows no early data (a server without 0-RTT).
+      if (second.earlyDataReason === 7) throw new CaseUnsupported('the peer server does not offer 0-RTT: its session ticket allows no early data (BoringSSL early_data_reason 7, unsupported_for_session); resumption itself worked');
       check(second.earlyDataReason === 2, `resumed, but 0-RTT not accepted (BoringSSL early_data_reason=${second.earlyDataReason})`);
       const n = names.length - 1;
       const got = await peer.zeroRttRequestsReceived(srv.out(), qlogDir);
@@ -1159,13 +1231,15 @@ async function clientRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
       for (let i = 0; i < GOODPUT_RUNS; i++) {
         kbps.push(
           await withRelay('goodput', quick, { address: host, port }, async (p, relay) => {
-            const r = await ourFetch(fx, p, names);
+            const r = await ourFetch(fx, p, names, pathOpt);
             return goodputOf(relay!, fx, names, r.files, i);
           }),
         );
       }
       return goodputSummary(kbps);
     }
+    // retry: a relay that only watches, to see the peer server's Retry packet.
+    const network = testCase === 'retry' ? {} : caseNetwork(testCase, quick);
     return await withRelay(testCase, quick, { address: host, port }, async (p, relay) => {
       // handshakeloss / handshakecorruption: one connection per file, one after the other.
       const batches = testCase === 'handshakeloss' || testCase === 'handshakecorruption' ? names.map((n) => [n]) : [names];
@@ -1173,13 +1247,17 @@ async function clientRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
       const statuses = new Set<number>();
       let last: FetchResult | null = null;
       for (const batch of batches) {
-        last = await ourFetch(fx, p, batch, { host });
+        last = await ourFetch(fx, p, batch, { host, ...pathOpt });
         for (const [k, v] of last.files) got.set(k, v);
         for (const st of last.statuses) statuses.add(st);
       }
       const bad = compareFiles(fx, names, got);
       check(bad === '', `${bad}; statuses ${[...statuses].join(',')}${relay ? ` (${relay.summary()}; the server answered on ${relay.serverRepliedOn.size} path(s))` : ''}`);
-      if (testCase === 'retry') return 'peer server forced Retry; our client completed it; files OK';
+      if (testCase === 'retry') {
+        const retries = relay?.stats.toClient.longHeaderPackets['retry'] ?? 0;
+        check(retries >= 1, `the peer server sent no Retry (relay saw none: ${relay?.summary()})`);
+        return `the relay saw ${retries} Retry from the peer server; our client completed it; files OK`;
+      }
       const parts = [`${batches.length} connection(s), ${names.length} file(s) OK`];
       if (relay) {
         const r = checkRelay(testCase, relay, fx);
@@ -1198,7 +1276,7 @@ async function clientRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
         parts.push(`peer server qlog: ${challenges} PATH_CHALLENGE received after offering 127.0.0.1:${preferredPort}`);
       }
       return parts.join('; ');
-    });
+    }, network);
   } finally {
     await stopProc(srv);
   }
@@ -1222,6 +1300,7 @@ async function controlRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: 
     retry: false,
     ...(testCase.startsWith('rebind') || migrate ? { qlogDir: serverQlog } : {}),
     ...(preferredPort !== undefined ? { preferredPort } : {}),
+    v2: testCase === 'v2',
   });
   const dl = fs.mkdtempSync(path.join(fx.dir, 'dl-'));
   try {
