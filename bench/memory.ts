@@ -18,8 +18,10 @@
  * 2. RSS over stream open/close cycles on one connection: our client sends `--cycles` requests
  *    (default 1,000,000; `GET /6`, 100 in flight, each a new bidirectional stream opened and closed)
  *    to our server; every `--every` (100,000) completed requests the server's and the client's RSS
- *    are sampled (no forced GC). Drift = (last − first sample) / first sample: the first sample,
- *    after 100k cycles, is the warm-up. Target: within ±5%. Runs once per server in
+ *    are sampled (no forced GC; the first sample, after 100k cycles, ends the warm-up). RSS swings
+ *    with V8's collections, so first→last alone says little: the drift reported is the
+ *    least-squares trend over the samples (its rise across the run as % of the mean), with
+ *    first→last and the band (max − min) beside it. Target: trend within ±5%. Runs once per server in
  *    `--cycle-servers` (default ours; add ngtcp2 to compare), after the ramps.
  *
  * DESIGN.md target: per idle connection ≤ 1.5 × tokio-quiche's; RSS flat over 1M stream cycles.
@@ -117,7 +119,10 @@ async function clientChild(): Promise<void> {
       const err = firstError ?? endError;
       return { alive: conns.size, failed, ...(err !== undefined ? { firstError: err } : {}), rss: process.memoryUsage().rss };
     },
-    alive: () => ({ alive: conns.size, ...(endError !== undefined ? { firstError: endError } : {}), rss: process.memoryUsage().rss }),
+    alive: () => {
+      (globalThis as { gc?: () => void }).gc?.();
+      return { alive: conns.size, ...(endError !== undefined ? { firstError: endError } : {}), rss: process.memoryUsage().rss };
+    },
     closeAll: async () => {
       const all = [...conns];
       conns.clear();
@@ -208,6 +213,30 @@ async function ramp(server: ServerHandle, clients: ChildRpc[], steps: number[]):
   return out;
 }
 
+/**
+ * RSS drift over the samples (the first, after the warm-up interval, included): the least-squares
+ * line's rise from the first to the last sample as % of the mean ("trend": what a leak shows), the
+ * plain first→last change, and the spread (max − min) as % of the mean ("band": GC's sawtooth).
+ */
+function driftOf(xs: number[]): { trendPct: number; firstLastPct: number; bandPct: number } | undefined {
+  if (xs.length < 2) return undefined;
+  const n = xs.length;
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  const mx = (n - 1) / 2;
+  let num = 0;
+  let den = 0;
+  xs.forEach((y, i) => {
+    num += (i - mx) * (y - mean);
+    den += (i - mx) ** 2;
+  });
+  const slope = num / den;
+  return {
+    trendPct: ((slope * (n - 1)) / mean) * 100,
+    firstLastPct: ((xs[n - 1]! - xs[0]!) / xs[0]!) * 100,
+    bandPct: ((Math.max(...xs) - Math.min(...xs)) / mean) * 100,
+  };
+}
+
 async function main(): Promise<void> {
   const runs = Number(values.runs);
   const steps = values.steps!.split(',').map(Number);
@@ -231,7 +260,7 @@ async function main(): Promise<void> {
   try {
     const clients: ChildRpc[] = [];
     for (let i = 0; i < procs; i++) {
-      const p = spawnTs(__filename, ['--role', 'client']);
+      const p = spawnTs(__filename, ['--role', 'client'], ['--expose-gc']);
       procsList.push(p);
       clients.push(new ChildRpc(p, `our client ${i + 1}`));
     }
@@ -362,10 +391,13 @@ async function main(): Promise<void> {
           ],
         );
       }
-      const drift = (f: (x: { serverRss: number; clientRss: number }) => number): string =>
-        m.length >= 2 ? `${(((f(m[m.length - 1]!) - f(m[0]!)) / f(m[0]!)) * 100).toFixed(1)}%` : '–';
+      const drift = (f: (x: { serverRss: number; clientRss: number }) => number): string => {
+        const d = driftOf(m.map(f));
+        return d ? `trend ${d.trendPct >= 0 ? '+' : ''}${d.trendPct.toFixed(1)}%, first→last ${d.firstLastPct >= 0 ? '+' : ''}${d.firstLastPct.toFixed(1)}%, band ${d.bandPct.toFixed(1)}%` : '–';
+      };
+      const serverDrift = driftOf(m.map((x) => x.serverRss));
       console.log(
-        `${SERVER_LABEL[c.server]}: ${fmt(c.rate, 0)} cycles/s; server RSS drift after warm-up ${drift((x) => x.serverRss)} (target ±5%), our client ${drift((x) => x.clientRss)}${c.ourHeapUsedAfter !== undefined ? `; server heapUsed after GC at the end ${mib(c.ourHeapUsedAfter)} MiB` : ''}${c.error ? `; FAILED: ${c.error}` : ''}`,
+        `${SERVER_LABEL[c.server]}: ${fmt(c.rate, 0)} cycles/s; server RSS after warm-up: ${drift((x) => x.serverRss)}${serverDrift ? ` (target: trend within ±5%: ${Math.abs(serverDrift.trendPct) <= 5 ? 'met' : 'missed'})` : ''}; our client: ${drift((x) => x.clientRss)}${c.ourHeapUsedAfter !== undefined ? `; server heapUsed after a full GC at the end ${mib(c.ourHeapUsedAfter)} MiB` : ''}${c.error ? `; FAILED: ${c.error}` : ''}`,
       );
     }
   }
