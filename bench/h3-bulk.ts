@@ -16,8 +16,8 @@
  *
  *   npm run bench:h3 -- [--mib 1024] [--runs 5] [--pairs 1,2,3,4,5,6]
  *
- * The default is 1 GiB per download (the issue's size); 6 pairs × 5 runs of 1 GiB take about
- * 5–8 minutes on the 2-core machine class. Use e.g. `--mib 100` for a quick look.
+ * The default is 1 GiB per download (the issue's size); 6 pairs × 5 runs of 1 GiB took 8.8 minutes
+ * on the 2-core machine class while other jobs shared it. Use e.g. `--mib 100` for a quick look.
  *
  * Measured:
  * - MiB/s: gtlsclient: wall time from spawn to exit (includes exec and the handshake, a few ms);

@@ -521,7 +521,9 @@ async function main(): Promise<void> {
   const base = ours.length
     ? { m: median(ours.map((s) => s.mibps)), c: median(ours.map((s) => s.clientCpuPerGiB)), v: median(ours.map((s) => s.serverCpuPerGiB)) }
     : undefined;
-  const ratio = (a: number, b: number | undefined): string => (b === undefined ? '–' : (a / b).toFixed(2));
+  // Two significant digits below 0.1, so @matrixai/quic's tiny ratios do not print as 0.00.
+  const fmt = (x: number): string => (x >= 0.1 ? x.toFixed(2) : x.toPrecision(2));
+  const ratio = (a: number, b: number | undefined): string => (b === undefined ? '–' : fmt(a / b));
   console.log(
     `Raw QUIC bulk upload, 1 connection, 1 stream, 64 KiB writes/reads, loopback, client and server in separate processes; ` +
       `median of ${runs} interleaved runs (Node ${process.version}, ${os.cpus().length} CPUs)`,
@@ -542,7 +544,7 @@ async function main(): Promise<void> {
     const v = median(s.map((x) => x.serverCpuPerGiB));
     const mbs = s.map((x) => x.mibps);
     console.log(
-      `| ${LABEL[lib]} | ${mib} | ${s.length}/${runs} | ${m.toFixed(1)} | ${ratio(m, base?.m)} | ${c.toFixed(2)} | ${ratio(c, base?.c)} | ${v.toFixed(2)} | ${ratio(v, base?.v)} | ${Math.min(...mbs).toFixed(1)}–${Math.max(...mbs).toFixed(1)} |`,
+      `| ${LABEL[lib]} | ${mib} | ${s.length}/${runs} | ${m >= 10 ? m.toFixed(1) : m.toFixed(2)} | ${ratio(m, base?.m)} | ${c.toFixed(2)} | ${ratio(c, base?.c)} | ${v.toFixed(2)} | ${ratio(v, base?.v)} | ${Math.min(...mbs).toFixed(2)}–${Math.max(...mbs).toFixed(2)} |`,
     );
   }
   console.log(`sockets: ${libs.map((l) => `${l}: ${[...kinds.get(l)!].join(', ') || 'n/a'}`).join('; ')}`);
