@@ -5,7 +5,7 @@
  *    on the native socket, run with --expose-gc; gtlsserver; tokio-quiche's async_http3_server when
  *    interop/.peers/bin has it); one connection is opened and closed as warm-up; then its RSS is
  *    read (/proc/<pid>/status VmRSS; ours after a full GC) as the base. Our clients — `--procs`
- *    child processes (default 4), each connection on its own node:dgram socket (the native socket
+ *    fresh child processes per ramp (default 4), each connection on its own node:dgram socket (the native socket
  *    has a receive thread per socket, too many at 10k) — then ramp to each `--steps` total (default
  *    1000,5000,10000): every new connection does a full handshake and one `GET /6`, then stays open
  *    and idle (idle timeout 10 minutes on both ends). At each step, after `--settle` ms, the server's
@@ -257,21 +257,30 @@ async function main(): Promise<void> {
   const failures: string[] = [];
   const cycleResults: { server: ServerKind; marks: { n: number; serverRss: number; clientRss: number }[]; rate: number; error?: string; ourHeapUsedAfter?: number }[] = [];
   const procsList: ChildProcess[] = [];
-  try {
-    const clients: ChildRpc[] = [];
-    for (let i = 0; i < procs; i++) {
+  // Fresh client processes for each ramp and for each cycle run, so that a client's RSS growth is
+  // not hidden by memory an earlier ramp left it holding.
+  const spawnClients = async (n: number): Promise<ChildRpc[]> => {
+    const list: ChildRpc[] = [];
+    for (let i = 0; i < n; i++) {
       const p = spawnTs(__filename, ['--role', 'client'], ['--expose-gc']);
       procsList.push(p);
-      clients.push(new ChildRpc(p, `our client ${i + 1}`));
+      list.push(new ChildRpc(p, `our client ${i + 1}`));
     }
-    await Promise.all(clients.map((c) => c.ready()));
-
+    await Promise.all(list.map((c) => c.ready()));
+    return list;
+  };
+  const stopClients = async (list: ChildRpc[]): Promise<void> => {
+    await Promise.all(list.map((c) => stopChild(c.child)));
+  };
+  try {
     if (!values['skip-idle']) {
       for (let i = 0; i < runs; i++) {
         for (const kind of servers) {
           progress(`run ${i + 1}/${runs}: ${SERVER_LABEL[kind]}`);
           let server: ServerHandle | undefined;
+          let clients: ChildRpc[] = [];
           try {
+            clients = await spawnClients(procs);
             server = await startServer(kind, fx, { idleTimeoutMs: IDLE_TIMEOUT_MS, exposeGc: true, retry: false });
             const r = await ramp(server, clients, steps);
             if (r.stopped) r.stopped += await ourServerErrors(server).then((x) => (x ? ` [server: ${x}]` : ''));
@@ -283,8 +292,8 @@ async function main(): Promise<void> {
           } catch (e) {
             failures.push(`run ${i + 1} ${SERVER_LABEL[kind]}: ${describeError(e)}`);
             note(`run ${i + 1}/${runs}: ${SERVER_LABEL[kind]}: FAILED ${describeError(e)}`);
-            await Promise.all(clients.map((c) => c.call('closeAll').catch(() => undefined)));
           } finally {
+            await stopClients(clients);
             await server?.stop();
           }
         }
@@ -297,7 +306,7 @@ async function main(): Promise<void> {
       for (const kind of cycleServers) {
         let server: ServerHandle | undefined;
         const marks: { n: number; serverRss: number; clientRss: number }[] = [];
-        const client = clients[0]!;
+        const client = (await spawnClients(1))[0]!;
         const onMark = (m: unknown): void => {
           const x = m as { mark?: number; clientRss?: number };
           if (typeof x?.mark !== 'number' || !server) return;
@@ -329,6 +338,7 @@ async function main(): Promise<void> {
           note(`${SERVER_LABEL[kind]} stream cycles FAILED: ${why}`);
         } finally {
           client.child.off('message', onMark);
+          await stopChild(client.child);
           await server?.stop();
         }
       }
@@ -345,7 +355,7 @@ async function main(): Promise<void> {
     console.log(`\n1. RSS per idle HTTP/3 connection (server RSS − its RSS after a warm-up connection, ÷ connections); median of ${runs} interleaved repetitions, fresh servers`);
     const rows: string[][] = [];
     const perConnAt = (kind: ServerKind, target: number, f: (s: StepSample) => number): number =>
-      median(results.get(kind)!.flatMap((r) => r.steps.filter((s) => s.target === target && s.reached > 0).map(f)));
+      median((results.get(kind) ?? []).flatMap((r) => r.steps.filter((s) => s.target === target && s.reached > 0).map(f)));
     for (const target of steps) {
       for (const kind of servers) {
         const rs = results.get(kind)!;
@@ -376,7 +386,7 @@ async function main(): Promise<void> {
       const stops = rs.map((r) => r.stopped).filter((x): x is string => x !== undefined);
       if (stops.length) console.log(`${SERVER_LABEL[kind]} ramps stopped early: ${stops.join('; ')}`);
     }
-    if (!servers.includes('tokio')) console.log('The DESIGN.md target is relative to tokio-quiche (≤ 1.5×), which was not available: see the skip line above.');
+    if (!servers.includes('tokio')) console.log('The DESIGN.md target is relative to tokio-quiche (≤ 1.5×), which was not in this run.');
   }
   if (!values['skip-cycles']) {
     console.log(`\n2. RSS over ${Number(values.cycles).toLocaleString('en-US')} stream open/close cycles on one connection (GET /6, 100 in flight), sampled every ${Number(values.every).toLocaleString('en-US')}; one run per server`);
