@@ -114,6 +114,12 @@ const MULTIPLEX_FILES = 1000;
 export const HANDSHAKE_LOSS_CONNECTIONS = 10;
 /** Our server's active_connection_id_limit in the rebind cases (tokio-quiche's default: 2). */
 const REBIND_ACTIVE_CID_LIMIT = Number(process.env['INTEROP_REBIND_CID_LIMIT'] ?? 8);
+/**
+ * Idle timeout for both ends where the relay loses or corrupts 30 % of the handshake: PTO backoff
+ * (1, 2, 4, 8, 16 s …) after a few bursts can outlast the usual 30 s and end a healthy connection
+ * (seen with 30 s: one connection in ~10 runs of 10). Our ends and ngtcp2 take 60 s (aioquic's default).
+ */
+const LOSSY_IDLE_MS = 60_000;
 /** How many times `goodput` transfers its 10 MB (as the runner). */
 const GOODPUT_RUNS = 5;
 
@@ -589,7 +595,7 @@ async function ourFetch(
   fx: Fixture,
   port: number,
   names: string[],
-  opts: { session?: Uint8Array; earlyData?: boolean; host?: string; pathOf?: (name: string) => string } = {},
+  opts: { session?: Uint8Array; earlyData?: boolean; host?: string; pathOf?: (name: string) => string; qlogDir?: string; maxIdleTimeout?: number } = {},
 ): Promise<FetchResult> {
   const host = opts.host ?? '127.0.0.1';
   const socket: Socket = udpSocket(host);
@@ -603,7 +609,11 @@ async function ourFetch(
         peer: { address: host, port },
         trust: { ca: fx.caPem },
         ...(opts.session ? { session: opts.session } : {}),
-        ...(opts.earlyData ? { settings: { enableEarlyData: true } } : {}),
+        settings: {
+          ...(opts.earlyData ? { enableEarlyData: true } : {}),
+          ...(opts.qlogDir ? { qlogDir: opts.qlogDir } : {}),
+          ...(opts.maxIdleTimeout ? { maxIdleTimeout: opts.maxIdleTimeout } : {}),
+        },
       }).pipe(
         switchMap(({ controller }) =>
           from(names).pipe(
@@ -663,6 +673,8 @@ interface PeerClientOpts {
   tpFile?: string;
   earlyData?: boolean;
   qlogDir?: string;
+  /** Idle timeout in ms, where the peer has a switch for it. */
+  idleTimeoutMs?: number;
   /** Where the client prints to (whole output, for the verbose-log checks). */
   logFile?: string;
   feature?: ClientFeature;
@@ -680,6 +692,8 @@ interface PeerServerOpts {
   preferredPort?: number;
   /** Prefer QUIC v2 when a client offers it in version_information (compatible negotiation). */
   v2?: boolean;
+  /** Idle timeout in ms, where the peer has a switch for it. */
+  idleTimeoutMs?: number;
 }
 
 interface PeerImpl {
@@ -718,6 +732,7 @@ const ngtcp2: PeerImpl = {
     // Compatible version negotiation (RFC 9368): v1 Initials, v2 offered in version_information.
     if (opts.feature === 'v2') args.push('-v', 'v1', '--available-versions=v2,v1', '--preferred-versions=v2,v1');
     if (opts.qlogDir) args.push(`--qlog-dir=${opts.qlogDir}`);
+    if (opts.idleTimeoutMs) args.push(`--timeout=${opts.idleTimeoutMs}ms`);
     if (opts.sessionFile) args.push(`--session-file=${opts.sessionFile}`, `--tp-file=${opts.tpFile}`);
     if (opts.sessionFile && !opts.earlyData) args.push('--disable-early-data');
     args.push(host, String(port), ...names.map((n) => `https://${authority(host, port)}/${n}`));
@@ -729,6 +744,7 @@ const ngtcp2: PeerImpl = {
     if (opts.preferredPort !== undefined) args.push(`--preferred-ipv4-addr=127.0.0.1:${opts.preferredPort}`);
     // gtlsserver keeps the client's version unless told to prefer another one.
     if (opts.v2) args.push('--preferred-versions=v2,v1');
+    if (opts.idleTimeoutMs) args.push(`--timeout=${opts.idleTimeoutMs}ms`);
     args.push(opts.host ?? '127.0.0.1', String(port), fx.keyFile, fx.certFile);
     const p = startProc(GTLSSERVER, args);
     await sleep(300);
@@ -1048,7 +1064,7 @@ async function serverRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
     host,
     ...(ourQlog ? { qlogDir: ourQlog } : {}),
     ...(cidLimit ? { activeConnectionIdLimit: cidLimit } : {}),
-    ...(slowHandshake ? { maxIdleTimeout: 30_000 } : {}),
+    ...(slowHandshake ? { maxIdleTimeout: testCase === 'amplificationlimit' ? 30_000 : LOSSY_IDLE_MS } : {}),
   });
   const dl = fs.mkdtempSync(path.join(fx.dir, 'dl-'));
   try {
@@ -1090,7 +1106,14 @@ async function serverRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
       const batches = testCase === 'handshakeloss' || testCase === 'handshakecorruption' ? names.map((n) => [n]) : [names];
       for (const [i, batch] of batches.entries()) {
         const left = timeoutMs - (Date.now() - t0);
-        const run = await peer.client(fx, port, batch, dl, { timeoutMs: left, host, qlogDir, logFile, ...(featureOf(testCase) ? { feature: featureOf(testCase)! } : {}) });
+        const run = await peer.client(fx, port, batch, dl, {
+          timeoutMs: left,
+          host,
+          qlogDir,
+          logFile,
+          ...(featureOf(testCase) ? { feature: featureOf(testCase)! } : {}),
+          ...(batches.length > 1 ? { idleTimeoutMs: LOSSY_IDLE_MS } : {}),
+        });
         const which = batches.length > 1 ? `connection ${i + 1}/${batches.length}: ` : '';
         const seen = (): string => `${relay ? ` (${relay.summary()}; the server answered on ${relay.serverRepliedOn.size} path(s))` : ''}; our server's acceptor dropped: ${acceptorDrops(srv)}`;
         check(!run.timedOut, `${which}client timed out after ${timeoutMs} ms: ${lastLines(run.out)}${seen()}`);
@@ -1200,7 +1223,7 @@ async function clientRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
   const host = isV6(testCase) ? '::1' : '127.0.0.1';
   const port = await freeUdpPort(host);
   const qlogDir = fs.mkdtempSync(path.join(fx.dir, 'qlog-'));
-  const wantQlog = testCase === 'zerortt' || testCase === 'ecn' || testCase.startsWith('rebind') || testCase === 'connectionmigration';
+  const wantQlog = testCase === 'zerortt' || testCase === 'ecn' || testCase === 'handshakeloss' || testCase.startsWith('rebind') || testCase === 'connectionmigration';
   const preferredPort = testCase === 'connectionmigration' ? await freeUdpPort() : undefined;
   const srv = await peer.server(fx, port, {
     retry: testCase === 'retry',
@@ -1208,6 +1231,7 @@ async function clientRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
     host,
     ...(wantQlog ? { qlogDir } : {}),
     ...(preferredPort !== undefined ? { preferredPort } : {}),
+    ...(testCase === 'handshakeloss' || testCase === 'handshakecorruption' ? { idleTimeoutMs: LOSSY_IDLE_MS } : {}),
   });
   try {
     check(srv.child.exitCode === null, `peer server exited at once: ${lastLines(srv.out())}`);
@@ -1244,6 +1268,8 @@ async function clientRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
       }
       return goodputSummary(kbps);
     }
+    // Our client's qlog in the lossy handshake cases, for the post-mortem of a failure (--keep).
+    const ourQlog = testCase === 'handshakeloss' || testCase === 'handshakecorruption' ? fs.mkdtempSync(path.join(fx.dir, 'ourqlog-')) : undefined;
     // retry: a relay that only watches, to see the peer server's Retry packet.
     const network = testCase === 'retry' ? {} : caseNetwork(testCase, quick);
     return await withRelay(testCase, quick, { address: host, port }, async (p, relay) => {
@@ -1254,7 +1280,7 @@ async function clientRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
       let last: FetchResult | null = null;
       for (const [i, batch] of batches.entries()) {
         try {
-          last = await ourFetch(fx, p, batch, { host, ...pathOpt });
+          last = await ourFetch(fx, p, batch, { host, ...pathOpt, ...(ourQlog ? { qlogDir: ourQlog, maxIdleTimeout: LOSSY_IDLE_MS } : {}) });
         } catch (e) {
           const which = batches.length > 1 ? `connection ${i + 1}/${batches.length}: ` : '';
           throw new CaseFailure(`${which}${describeError(e)}${relay ? ` (${relay.summary()}; the server answered on ${relay.serverRepliedOn.size} path(s))` : ''}`);
