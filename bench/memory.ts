@@ -8,7 +8,10 @@
  *    fresh child processes per ramp (default 4), each connection on its own node:dgram socket (the native socket
  *    has a receive thread per socket, too many at 10k) — then ramp to each `--steps` total (default
  *    1000,5000,10000): every new connection does a full handshake and one `GET /6`, then stays open
- *    and idle (idle timeout 10 minutes on both ends). At each step, after `--settle` ms, the server's
+ *    and idle (idle timeout 10 minutes on our server, gtlsserver and our client). tokio-quiche's
+ *    example has a fixed 56 s idle timeout, shorter than a 10k ramp here, so every connection also
+ *    sends one `GET /6` every `--keepalive-ms` (default 20 s, jittered; 0 = never), on every server
+ *    alike: ~500 tiny requests/s at 10k connections. At each step, after `--settle` ms, the server's
  *    RSS is read again: per connection = (RSS − base) / connections. Our clients' RSS per connection
  *    is reported too. A ramp that cannot open its connections within `--step-timeout` stops there
  *    and the table says how far it got. Repetitions are interleaved across servers. Default 3
@@ -27,7 +30,7 @@
  * DESIGN.md target: per idle connection ≤ 1.5 × tokio-quiche's; RSS flat over 1M stream cycles.
  *
  *   npm run bench:memory -- [--runs 3] [--steps 1000,5000,10000] [--procs 4] [--servers ours,ngtcp2,tokio]
- *       [--cycles 1000000] [--every 100000] [--cycle-servers ours] [--skip-idle] [--skip-cycles]
+ *       [--cycles 1000000] [--every 100000] [--cycle-servers ours] [--keepalive-ms 20000] [--skip-idle] [--skip-cycles]
  *
  * Not part of `npm test`. Needs /usr/sbin/gtlsserver (interop/install.sh).
  */
@@ -54,6 +57,7 @@ const { values } = parseArgs({
     every: { type: 'string', default: '100000' },
     'cycle-servers': { type: 'string', default: 'ours' },
     'skip-idle': { type: 'boolean', default: false },
+    'keepalive-ms': { type: 'string', default: '20000' },
     'skip-cycles': { type: 'boolean', default: false },
     role: { type: 'string' },
   },
@@ -70,6 +74,8 @@ interface OpenArgs {
   path: string;
   count: number;
   concurrency: number;
+  /** A GET on each connection this often (0: never), to outlast a server's fixed idle timeout. */
+  keepaliveMs: number;
 }
 interface OpenReply {
   alive: number;
@@ -108,6 +114,12 @@ async function clientChild(): Promise<void> {
             );
             const r = await request(c.controller, a.path);
             if (r.status !== 200 || r.bytes !== SMALL) throw new Error(`status ${r.status}, ${r.bytes} bytes`);
+            if (a.keepaliveMs > 0) {
+              // Jittered, so that 10k connections do not all wake at once.
+              const timer = setInterval(() => void request(c.controller, a.path).catch(() => undefined), a.keepaliveMs * (0.75 + Math.random() / 2));
+              const clear = (): void => clearInterval(timer);
+              c.done.then(clear, clear);
+            }
           } catch (e) {
             failed++;
             firstError ??= describeError(e);
@@ -163,7 +175,7 @@ interface RampResult {
 
 async function ramp(server: ServerHandle, clients: ChildRpc[], steps: number[]): Promise<RampResult> {
   // Warm-up: one connection, opened and closed.
-  await clients[0]!.call('open', { port: server.port, path: server.pathFor(SMALL), count: 1, concurrency: 1 } satisfies OpenArgs, 30_000);
+  await clients[0]!.call('open', { port: server.port, path: server.pathFor(SMALL), count: 1, concurrency: 1, keepaliveMs: 0 } satisfies OpenArgs, 30_000);
   await clients[0]!.call('closeAll');
   await sleep(1000);
   if (server.gc) await server.gc();
@@ -180,7 +192,7 @@ async function ramp(server: ServerHandle, clients: ChildRpc[], steps: number[]):
     let replies: OpenReply[];
     try {
       replies = await Promise.all(
-        clients.map((c, i) => c.call<OpenReply>('open', { port: server.port, path: server.pathFor(SMALL), count: share[i]!, concurrency: 16 } satisfies OpenArgs, Number(values['step-timeout']))),
+        clients.map((c, i) => c.call<OpenReply>('open', { port: server.port, path: server.pathFor(SMALL), count: share[i]!, concurrency: 16, keepaliveMs: Number(values['keepalive-ms']) } satisfies OpenArgs, Number(values['step-timeout']))),
       );
     } catch (e) {
       out.stopped = `ramp to ${target}: ${describeError(e)}`;
