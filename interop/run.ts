@@ -34,11 +34,12 @@ import { Relay, type RelayOptions } from './relay';
 // Configuration
 
 /**
- * The peers: ngtcp2 and aioquic in both roles; tokio-quiche's async_http3_server (built by
- * interop/install-rust-peers.sh into interop/.peers/bin) as a server only. Every peer listed runs by default
+ * The peers: ngtcp2 and aioquic in both roles; tokio-quiche's async_http3_server (a server only)
+ * and quiche's http3-server / http3-client examples, both built by interop/install-rust-peers.sh
+ * into interop/.peers/bin. Every peer listed runs by default
  * when its programs are installed.
  */
-export const ALL_PEERS = ['ngtcp2', 'aioquic', 'tokio-quiche'] as const;
+export const ALL_PEERS = ['ngtcp2', 'aioquic', 'tokio-quiche', 'quiche'] as const;
 export type PeerName = (typeof ALL_PEERS)[number];
 export const ALL_CASES = [
   'handshake',
@@ -81,6 +82,10 @@ const GTLSSERVER = '/usr/sbin/gtlsserver';
 const PYTHON = path.join(PEERS_DIR, 'venv', 'bin', 'python');
 const AIOQUIC_EXAMPLES = path.join(PEERS_DIR, `aioquic-${AIOQUIC_VERSION}`, 'examples');
 const TOKIO_QUICHE_SERVER = path.join(PEERS_DIR, 'bin', 'async_http3_server');
+const QUICHE_H3_SERVER = path.join(PEERS_DIR, 'bin', 'http3-server');
+const QUICHE_H3_CLIENT = path.join(PEERS_DIR, 'bin', 'http3-client');
+/** quiche's http3-server binds this, hard-coded. */
+const QUICHE_SERVER_PORT = 4433;
 
 const CASE_TIMEOUT_MS: Record<CaseName, number> = {
   handshake: 15_000,
@@ -141,6 +146,7 @@ export function missingPeers(peers: readonly PeerName[]): string[] {
     for (const f of [GTLSCLIENT, GTLSSERVER]) if (!fs.existsSync(f)) missing.push(f);
   }
   if (peers.includes('tokio-quiche') && !fs.existsSync(TOKIO_QUICHE_SERVER)) missing.push(TOKIO_QUICHE_SERVER);
+  if (peers.includes('quiche')) for (const f of [QUICHE_H3_SERVER, QUICHE_H3_CLIENT]) if (!fs.existsSync(f)) missing.push(f);
   if (peers.includes('aioquic')) {
     for (const f of [PYTHON, path.join(AIOQUIC_EXAMPLES, 'http3_client.py'), path.join(AIOQUIC_EXAMPLES, 'http3_server.py')]) {
       if (!fs.existsSync(f)) missing.push(f);
@@ -320,6 +326,8 @@ interface ProcOpts {
   env?: NodeJS.ProcessEnv;
   /** Also write everything the process prints to this file (the in-memory copy keeps the last 100 kB). */
   logFile?: string;
+  /** Write the process's stdout (bytes as they are) to this file instead of the log. */
+  stdoutFile?: string;
 }
 
 function startProc(cmd: string, args: string[], opts: ProcOpts = {}): Proc {
@@ -331,12 +339,17 @@ function startProc(cmd: string, args: string[], opts: ProcOpts = {}): Proc {
     out += b.toString();
     if (out.length > 200_000) out = out.slice(-100_000);
   };
-  child.stdout!.on('data', keep);
+  const stdoutFile = opts.stdoutFile ? fs.createWriteStream(opts.stdoutFile) : null;
+  if (stdoutFile) child.stdout!.pipe(stdoutFile);
+  else child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
+  const stdoutDone = stdoutFile ? new Promise<void>((r) => stdoutFile.on('close', () => r())) : Promise.resolve();
   const done = new Promise<number | null>((resolve) => {
     const finish = (v: number | null): void => {
-      if (file) file.end(() => resolve(v));
-      else resolve(v);
+      void stdoutDone.then(() => {
+        if (file) file.end(() => resolve(v));
+        else resolve(v);
+      });
     };
     child.on('exit', (code, signal) => finish(code ?? (signal ? -1 : null)));
     child.on('error', (e) => {
@@ -717,6 +730,10 @@ interface PeerImpl {
   generated?: { fill: number; path: (size: number) => string };
   /** False for a server-only peer: the `server` and `control` roles are not run for it. */
   hasClient?: boolean;
+  /** The port the peer's server always binds (on 127.0.0.1), when it cannot be told one. */
+  fixedPort?: number;
+  /** True when the peer writes no qlog (client or server): checks that need one are unsupported with it. */
+  noQlog?: boolean;
 }
 
 const ngtcp2: PeerImpl = {
@@ -838,7 +855,49 @@ const tokioQuiche: PeerImpl = {
   hasClient: false,
 };
 
-const PEERS: Record<PeerName, PeerImpl> = { ngtcp2, aioquic, 'tokio-quiche': tokioQuiche };
+/**
+ * quiche 0.30's own examples, http3-server and http3-client: teaching programs without options.
+ * The server binds 127.0.0.1:4433, reads examples/cert.{crt,key} and serves examples/root/ relative
+ * to its working directory (a temp dir set up here with our certificate and www), always sends
+ * Retry, and has a 5 s idle timeout; the client fetches one URL per run, prints the body to
+ * stdout, does not verify the certificate and has a 5 s idle timeout too. Neither writes qlog.
+ */
+const quicheExamples: PeerImpl = {
+  async client(_fx, port, names, dir, opts) {
+    if (opts.feature) throw new CaseUnsupported(`quiche's http3-client has no switch for ${opts.feature}`);
+    if (opts.sessionFile) throw new CaseUnsupported("quiche's http3-client cannot store or resume a session");
+    if (names.length !== 1) throw new CaseUnsupported(`quiche's http3-client fetches one URL per run (${names.length} files would be ${names.length} connections)`);
+    const host = opts.host ?? '127.0.0.1';
+    const name = names[0]!;
+    return runProc(QUICHE_H3_CLIENT, [`https://${authority(host, port)}/${name}`], opts.timeoutMs, { stdoutFile: path.join(dir, name) });
+  },
+  async server(fx, port, opts) {
+    if (port !== QUICHE_SERVER_PORT) throw new Error(`quiche's http3-server binds ${QUICHE_SERVER_PORT} only`);
+    if (opts.preferredPort !== undefined) throw new CaseUnsupported('quiche 0.30 has no preferred_address');
+    if ((opts.host ?? '127.0.0.1') !== '127.0.0.1') throw new CaseUnsupported("quiche's http3-server binds 127.0.0.1:4433 only (no IPv6)");
+    const cwd = fs.mkdtempSync(path.join(fx.dir, 'quiche-server-'));
+    fs.mkdirSync(path.join(cwd, 'examples'));
+    fs.copyFileSync(fx.certFile, path.join(cwd, 'examples', 'cert.crt'));
+    fs.copyFileSync(fx.keyFile, path.join(cwd, 'examples', 'cert.key'));
+    fs.symlinkSync(fx.www, path.join(cwd, 'examples', 'root'));
+    const p = startProc(QUICHE_H3_SERVER, [], { cwd });
+    await sleep(300);
+    return p;
+  },
+  async zeroRttRequestsSent() {
+    return null;
+  },
+  async zeroRttRequestsReceived() {
+    return null;
+  },
+  async keyUpdateSeen() {
+    return { ok: false, detail: "quiche's http3-client cannot update keys" };
+  },
+  fixedPort: QUICHE_SERVER_PORT,
+  noQlog: true,
+};
+
+const PEERS: Record<PeerName, PeerImpl> = { ngtcp2, aioquic, 'tokio-quiche': tokioQuiche, quiche: quicheExamples };
 
 // ---------------------------------------------------------------------------------------------
 // Networks: the relay settings of each case
@@ -1041,6 +1100,7 @@ async function serverRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
   if (testCase === 'connectionmigration') {
     throw new CaseUnsupported('our server cannot offer a preferred_address: quiche 0.30 neither encodes nor decodes it (transport_params.rs: "TODO: encode preferred_address"), and our settings have no such option');
   }
+  if (peer.noQlog && testCase === 'ecn') throw new CaseUnsupported('the peer client writes no qlog, and this check reads it');
   const fx: Fixture & { chainDerBytes?: number } = testCase === 'amplificationlimit' ? { ...fx0, ...longChain(fx0) } : fx0;
   let files = caseFiles(testCase);
   if (quick && testCase.startsWith('rebind')) files = files.map((f) => ({ ...f, size: 3 * 1024 * 1024 }));
@@ -1221,7 +1281,11 @@ async function clientRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
   const gen = peer.generated;
   const pathOpt = gen ? { pathOf: (n: string): string => gen.path(sizes.get(n)!) } : {};
   const host = isV6(testCase) ? '::1' : '127.0.0.1';
-  const port = await freeUdpPort(host);
+  if (peer.noQlog && (testCase === 'ecn' || testCase.startsWith('rebind'))) {
+    throw new CaseUnsupported('the peer server writes no qlog, and this check reads the server\'s qlog');
+  }
+  if (peer.fixedPort !== undefined && host !== '127.0.0.1') throw new CaseUnsupported('the peer server binds 127.0.0.1 only');
+  const port = peer.fixedPort ?? (await freeUdpPort(host));
   const qlogDir = fs.mkdtempSync(path.join(fx.dir, 'qlog-'));
   const wantQlog = testCase === 'zerortt' || testCase === 'ecn' || testCase === 'handshakeloss' || testCase.startsWith('rebind') || testCase === 'connectionmigration';
   const preferredPort = testCase === 'connectionmigration' ? await freeUdpPort() : undefined;
@@ -1239,7 +1303,15 @@ async function clientRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
       const earlyData = testCase === 'zerortt';
       const first = await ourFetch(fx, port, names.slice(0, 1), { earlyData, ...pathOpt });
       check(first.session !== null, '1st connection: no session ticket from qconn.session() after the responses');
-      const second = await ourFetch(fx, port, names.slice(1), { session: first.session, earlyData, ...pathOpt });
+      // The 2nd connection through a relay that only watches: it counts our 0-RTT packets.
+      const watch = earlyData ? await Relay.start({ target: { address: host, port } }) : null;
+      let second: FetchResult;
+      try {
+        second = await ourFetch(fx, watch?.port ?? port, names.slice(1), { session: first.session, earlyData, ...pathOpt });
+      } finally {
+        watch?.close();
+      }
+      const zeroRttPackets = watch?.stats.toServer.longHeaderPackets['0rtt'] ?? 0;
       const all = new Map([...first.files, ...second.files]);
       const bad = compareFiles(fx, names, all);
       check(bad === '', bad);
@@ -1252,7 +1324,8 @@ async function clientRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
       check(second.earlyDataReason === 2, `resumed, but 0-RTT not accepted (BoringSSL early_data_reason=${second.earlyDataReason})`);
       const n = names.length - 1;
       const got = await peer.zeroRttRequestsReceived(srv.out(), qlogDir);
-      const seen = `TLS accepted early data; peer server log: ${got ?? '?'}/${n} requests received in 0-RTT`;
+      const seen = `TLS accepted early data; relay: ${zeroRttPackets} 0-RTT packets from our client; peer server log: ${got ?? '? (none kept)'}/${n} requests received in 0-RTT`;
+      check(zeroRttPackets > 0, `our client sent no 0-RTT packet (${seen})`);
       check(got === null || got * 2 >= n, `resumed, but most requests went in 1-RTT (${seen})`);
       return `resumed; ${seen}; files OK`;
     }
@@ -1329,7 +1402,10 @@ async function controlRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: 
   const files = caseFiles(testCase);
   writeFiles(fx, files);
   const names = files.map((f) => f.name);
-  const port = await freeUdpPort();
+  if (peer.noQlog && (testCase === 'ecn' || testCase.startsWith('rebind') || testCase === 'connectionmigration')) {
+    throw new CaseUnsupported('the peer writes no qlog, and this check reads it');
+  }
+  const port = peer.fixedPort ?? (await freeUdpPort());
   const serverQlog = fs.mkdtempSync(path.join(fx.dir, 'sqlog-'));
   const migrate = testCase === 'connectionmigration';
   const preferredPort = migrate ? await freeUdpPort() : undefined;
@@ -1513,11 +1589,13 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
     },
   });
-  // Without --peers: ngtcp2 and aioquic (required), and tokio-quiche when it is built.
+  // Without --peers: ngtcp2 and aioquic (required), tokio-quiche and quiche when they are built.
   let peers = (values.peers ?? ALL_PEERS.join(',')).split(',').filter(Boolean) as PeerName[];
-  if (values.peers === undefined && missingPeers(['tokio-quiche']).length > 0) {
-    console.log(`not running tokio-quiche: ${missingPeers(['tokio-quiche']).join(', ')} missing (interop/install-rust-peers.sh builds it)`);
-    peers = peers.filter((p) => p !== 'tokio-quiche');
+  for (const optional of ['tokio-quiche', 'quiche'] as const) {
+    if (values.peers === undefined && missingPeers([optional]).length > 0) {
+      console.log(`not running ${optional}: ${missingPeers([optional]).join(', ')} missing (interop/install-rust-peers.sh builds it)`);
+      peers = peers.filter((p) => p !== optional);
+    }
   }
   const cases = values.cases!.split(',').filter(Boolean) as CaseName[];
   const roles = values.roles!.split(',').filter(Boolean) as Role[];
