@@ -54,6 +54,20 @@ export interface RelayOptions {
   bandwidth?: { bitsPerSecond: number; queuePackets?: number };
   /** Random source, for reproducible runs; defaults to Math.random. */
   random?: () => number;
+  /** Keep a trace of the first `trace` datagrams (both directions) in {@link Relay.trace}. */
+  trace?: number;
+}
+
+/** One datagram in {@link Relay.trace}. */
+export interface TraceEntry {
+  /** ms since the relay started */
+  t: number;
+  dir: 'toServer' | 'toClient';
+  bytes: number;
+  /** long-header packet types in it, or `1rtt` */
+  types: string;
+  /** what the relay did with it */
+  action: 'forwarded' | 'dropped' | 'queued';
 }
 
 /** Counters of one direction. */
@@ -264,6 +278,8 @@ export class Relay {
   readonly serverRepliedOn = new Set<string>();
   /** Distinct client addresses (`address:port`) the relay has served. */
   readonly clients = new Set<string>();
+  /** The first `trace` datagrams, when the `trace` option is set. */
+  readonly trace: TraceEntry[] = [];
 
   private readonly sessions = new Map<string, Session>();
   private readonly toServer: Link;
@@ -364,6 +380,12 @@ export class Relay {
     return copy;
   }
 
+  private note(dir: TraceEntry['dir'], msg: Buffer, packets: LongHeaderInfo[], action: TraceEntry['action']): void {
+    if (this.trace.length >= (this.opts.trace ?? 0)) return;
+    const types = packets.length > 0 ? packets.map((p) => p.type).join('+') : '1rtt';
+    this.trace.push({ t: Math.round(this.now()), dir, bytes: msg.length, types, action });
+  }
+
   private account(s: DirectionStats, msg: Buffer): LongHeaderInfo[] {
     s.datagrams++;
     s.bytes += msg.length;
@@ -390,9 +412,10 @@ export class Relay {
     const packets = this.account(s, msg);
     if (this.stats.toClient.forwarded === 0 && packets.some((p) => p.type === 'initial')) this.clientInitialsBeforeAnswer++;
     const n = s.datagrams;
-    if (this.inBlackhole()) return void s.dropped.blackhole++;
-    if (this.dropList.has(n)) return void s.dropped.dropList++;
-    if (this.lose('toServer')) return void s.dropped.loss++;
+    const drop = (): void => this.note('toServer', msg, packets, 'dropped');
+    if (this.inBlackhole()) return void (s.dropped.blackhole++, drop());
+    if (this.dropList.has(n)) return void (s.dropped.dropList++, drop());
+    if (this.lose('toServer')) return void (s.dropped.loss++, drop());
     const data = this.maybeCorrupt('toServer', msg);
     const key = `${rinfo.address}:${rinfo.port}`;
     let session = this.sessions.get(key);
@@ -409,6 +432,7 @@ export class Relay {
       sess.upstream.send(data, this.opts.target.port, this.opts.target.address, () => undefined);
       s.forwarded++;
       s.forwardedBytes += data.length;
+      this.note('toServer', data, packets, 'forwarded');
       if (hasHandshake && this.amplification === null) {
         this.amplification = { serverSentBytes: this.stats.toClient.bytes, serverReceivedBytes: s.forwardedBytes - data.length };
       }
@@ -419,7 +443,8 @@ export class Relay {
   private fromServer(session: Session, upstream: Socket, msg: Buffer): void {
     if (this.closed) return;
     const s = this.stats.toClient;
-    this.account(s, msg);
+    const packets = this.account(s, msg);
+    this.note('toClient', msg, packets, 'queued');
     if (upstream !== session.upstream) return void s.dropped.rebind++;
     const a = upstream.address();
     this.serverRepliedOn.add(`${a.address}:${a.port}`);

@@ -923,7 +923,7 @@ function caseNetwork(testCase: CaseName, quick: boolean): Omit<RelayOptions, 'ta
     case 'transfercorruption':
       return { ...runnerLink, corrupt: { toServer: 0.02, toClient: 0.02 } };
     case 'amplificationlimit':
-      return { ...runnerLink, dropToServer: [2, 3, 4, 5, 6, 7] };
+      return { ...runnerLink, dropToServer: [2, 3, 4, 5, 6, 7], trace: 40 };
     case 'rebind-port':
     case 'rebind-addr':
       // The runner: first rebind after 1 s, then every 5 s, over 10 MB at 10 Mbit/s (2 rebinds).
@@ -981,7 +981,8 @@ function checkRelay(testCase: CaseName, relay: Relay, fx: Fixture & { chainDerBy
       check(hsBytes >= 7500, `the server's Handshake packets carry ${hsBytes} B (< 7500): the long chain was not sent? (chain ${fx.chainDerBytes} B DER)`);
       const ratio = a.serverSentBytes / Math.max(1, a.serverReceivedBytes);
       const seen = `before the client's first Handshake packet the server had received ${a.serverReceivedBytes} B and sent ${a.serverSentBytes} B (×${ratio.toFixed(2)}); server Handshake packets ${hsBytes} B; chain ${fx.chainDerBytes} B DER, 9 certificates`;
-      check(a.serverSentBytes <= 3 * a.serverReceivedBytes, `anti-amplification limit broken: ${seen}`);
+      const trace = relay.trace.map((e) => `${e.t}ms ${e.dir === 'toServer' ? '→S' : '→C'} ${e.bytes}B ${e.types}${e.action === 'dropped' ? ' dropped' : ''}`).join(', ');
+      check(a.serverSentBytes <= 3 * a.serverReceivedBytes, `anti-amplification limit broken: ${seen}; relay trace: ${trace}`);
       return seen;
     }
     case 'rebind-port':
@@ -1189,7 +1190,16 @@ async function serverRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
       }
       const parts = [`${batches.length} handshake(s), ${names.length} file(s) OK`];
       if (relay) {
-        const r = checkRelay(testCase, relay, fx);
+        let r: string;
+        try {
+          r = checkRelay(testCase, relay, fx);
+        } catch (e) {
+          // Our acceptor's view helps to tell one connection from several.
+          if (e instanceof CaseFailure) {
+            throw new CaseFailure(`${e.message}; our server: ${srv.metrics.acceptedInitialPackets} Initial(s) accepted as new connections, ${srv.connections.length} established`);
+          }
+          throw e;
+        }
         if (r) parts.push(r);
       }
       if (ourQlog && relay) parts.push(await checkPathValidation(ourQlog, relay, 'our server'));
