@@ -83,10 +83,15 @@ describe('interop relay', () => {
   });
 
   it('drops exactly the listed datagrams toward the server', async () => {
-    const r = await start({ dropToServer: [2, 3, 4, 5, 6, 7] });
+    const r = await start({ dropToServer: [2, 3, 4, 5, 6, 7], trace: 12 });
     const back = await exchange(client, r, 10, 100, 2);
     expect(back.sort((a, b) => a - b)).toEqual([1, 8, 9, 10]);
     expect(r.stats.toServer.dropped.dropList).toBe(6);
+    // The trace keeps the first 12 of the 14 datagrams (10 sent, 4 echoed), with what happened to each.
+    expect(r.trace).toHaveLength(12);
+    expect(r.trace.filter((e) => e.dir === 'toServer').map((e) => e.action).slice(0, 7)).toEqual(['forwarded', 'dropped', 'dropped', 'dropped', 'dropped', 'dropped', 'dropped']);
+    expect(r.trace.filter((e) => e.dir === 'toClient').every((e) => e.action === 'queued')).toBe(true);
+    expect(r.trace.every((e) => e.bytes === 100 && e.types === '1rtt')).toBe(true);
   });
 
   it('delays each direction by the one-way delay', async () => {
