@@ -76,8 +76,9 @@ export interface DirectionStats {
   datagrams: number;
   /** Their bytes (UDP payload). */
   bytes: number;
-  /** Datagrams and bytes sent on. */
+  /** Datagrams sent on. */
   forwarded: number;
+  /** Bytes sent on. */
   forwardedBytes: number;
   /** Dropped datagrams by reason. */
   dropped: { blackhole: number; dropList: number; loss: number; queue: number; rebind: number };
@@ -91,8 +92,9 @@ export interface DirectionStats {
   shortHeaderDatagrams: number;
   /** QUIC versions seen, by long-header packet type, as hex strings (e.g. `initial: ['0x00000001']`). */
   versions: Record<string, string[]>;
-  /** Time (ms since the relay started) of the first and last short-header datagram received. */
+  /** Time (ms since the relay started) of the first short-header datagram received. */
   firstShortHeaderAt?: number;
+  /** Time (ms since the relay started) of the last short-header datagram received. */
   lastShortHeaderAt?: number;
 }
 

@@ -1,22 +1,29 @@
 /**
  * Interop harness: independent QUIC / HTTP/3 stacks against rxjs-quiche on loopback, both roles.
  *
- *   npx ts-node --transpile-only interop/run.ts [--peers ngtcp2,aioquic] [--cases handshake,transfer,...] [--keep]
+ *   npx ts-node --transpile-only interop/run.ts [--peers ngtcp2,aioquic,tokio-quiche,quiche]
+ *       [--cases handshake,transferloss,...] [--roles server,client,control] [--quick] [--keep]
  *
  * Roles:
- * - `server`: OUR server (listen$ + serveHttp3 on 127.0.0.1), the peer's client fetches from it.
+ * - `server`: OUR server (listen$ + serveHttp3 on 127.0.0.1 or ::1), the peer's client fetches from it.
  * - `client`: the peer's server, OUR client (connect$) fetches from it.
+ * - `control`: the peer's client against the peer's own server, same relay and checks (shows that a
+ *   check can pass).
  *
  * Cases follow the QUIC Interop Runner (testcases_quic.py; see /work/shared/PEERS.md B), over h3
- * (neither ngtcp2's Debian binaries nor our library speak hq-interop). Checks that need a pcap in
- * the runner are done with what each side exposes: our server's counters (Retry sent, connections,
- * `isResumed()`, `H3Request.isInEarlyData`), our client's quiche connection (`isResumed()`,
- * `session()`), the peer client's output. Each check says what it looked at.
+ * (neither ngtcp2's Debian binaries nor our library speak hq-interop). The cases that need an
+ * impaired network run through interop/relay.ts (delay, bursty loss, drop list, corruption,
+ * blackhole, rebinding, bandwidth cap). Checks that need a pcap in the runner are done with what each
+ * side exposes: the relay's accounting (versions, packet types, amplification, paths), qlogs (ours,
+ * ngtcp2's, aioquic's, tokio-quiche's), the peers' logs and our own counters. Each check says what it
+ * looked at; a case one side cannot do is reported as unsupported with the reason, never as passed.
  *
  * Peers are installed by interop/install.sh (ngtcp2 from Debian bookworm-backports, aioquic's
- * examples from its PyPI sdist in interop/.peers/).
+ * examples from its PyPI sdist in interop/.peers/) and interop/install-rust-peers.sh (tokio-quiche's
+ * and quiche's examples, optional).
  *
- * Exit status: 0 when every case passed, 1 otherwise.
+ * Exit status: 0 when every case passed, 1 when one failed or was unsupported, 2 when a required
+ * peer program is missing.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -40,7 +47,9 @@ import { Relay, type RelayOptions } from './relay';
  * when its programs are installed.
  */
 export const ALL_PEERS = ['ngtcp2', 'aioquic', 'tokio-quiche', 'quiche'] as const;
+/** A peer of the matrix. */
 export type PeerName = (typeof ALL_PEERS)[number];
+/** The QUIC Interop Runner cases this harness runs, in matrix order (`goodput` is the runner's measurement). */
 export const ALL_CASES = [
   'handshake',
   'transfer',
@@ -66,6 +75,7 @@ export const ALL_CASES = [
   'ecn',
   'goodput',
 ] as const;
+/** A case of the matrix. */
 export type CaseName = (typeof ALL_CASES)[number];
 /**
  * `server`: the peer's client against our server; `client`: our client against the peer's server;
@@ -74,8 +84,11 @@ export type CaseName = (typeof ALL_CASES)[number];
  */
 export type Role = 'server' | 'client' | 'control';
 
+/** This directory. */
 export const INTEROP_DIR = __dirname;
+/** Where install.sh and install-rust-peers.sh put the peers (git-ignored). */
 export const PEERS_DIR = path.join(INTEROP_DIR, '.peers');
+/** The aioquic release install.sh installs (keep in sync with install.sh). */
 export const AIOQUIC_VERSION = '1.7.2';
 const GTLSCLIENT = '/usr/bin/gtlsclient';
 const GTLSSERVER = '/usr/sbin/gtlsserver';
@@ -128,6 +141,7 @@ const LOSSY_IDLE_MS = 60_000;
 /** How many times `goodput` transfers its 10 MB (as the runner). */
 const GOODPUT_RUNS = 5;
 
+/** One case for one peer in one role, as run. */
 export interface CaseResult {
   peer: PeerName;
   role: Role;
