@@ -7,6 +7,7 @@
 #   sudo interop/install.sh            # both
 #   interop/install.sh aioquic         # only aioquic (no root needed)
 #   sudo interop/install.sh ngtcp2     # only ngtcp2
+#   interop/install.sh rust            # tokio-quiche's and quiche's example programs (install-rust-peers.sh)
 #
 # Every step says what it runs; a registry that refuses is reported as such and the script exits 1.
 set -euo pipefail
@@ -76,5 +77,8 @@ case "$WHAT" in
   all) install_ngtcp2; install_aioquic ;;
   ngtcp2) install_ngtcp2 ;;
   aioquic) install_aioquic ;;
-  *) fail "usage: $0 [all|ngtcp2|aioquic]" ;;
+  # The quiche-based peers build BoringSSL twice from source (tens of minutes on 2 cores), so they
+  # are asked for by name and not part of `all`.
+  rust) "$HERE/install-rust-peers.sh" ;;
+  *) fail "usage: $0 [all|ngtcp2|aioquic|rust]" ;;
 esac
