@@ -26,7 +26,7 @@
  * peer program is missing.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -46,7 +46,7 @@ import { Relay, type RelayOptions } from './relay';
  * into interop/.peers/bin. Every peer listed runs by default
  * when its programs are installed.
  */
-export const ALL_PEERS = ['ngtcp2', 'aioquic', 'tokio-quiche', 'quiche'] as const;
+export const ALL_PEERS = ['ngtcp2', 'aioquic', 'tokio-quiche', 'quiche', 'chromium'] as const;
 /** A peer of the matrix. */
 export type PeerName = (typeof ALL_PEERS)[number];
 /** The QUIC Interop Runner cases this harness runs, in matrix order (`goodput` is the runner's measurement). */
@@ -95,6 +95,8 @@ const GTLSSERVER = '/usr/sbin/gtlsserver';
 const PYTHON = path.join(PEERS_DIR, 'venv', 'bin', 'python');
 const AIOQUIC_EXAMPLES = path.join(PEERS_DIR, `aioquic-${AIOQUIC_VERSION}`, 'examples');
 const TOKIO_QUICHE_SERVER = path.join(PEERS_DIR, 'bin', 'async_http3_server');
+/** Debian's Chromium (`apt-get install chromium`), a client only. */
+const CHROMIUM = '/usr/bin/chromium';
 const QUICHE_H3_SERVER = path.join(PEERS_DIR, 'bin', 'http3-server');
 const QUICHE_H3_CLIENT = path.join(PEERS_DIR, 'bin', 'http3-client');
 /** quiche's http3-server binds this, hard-coded. */
@@ -160,6 +162,7 @@ export function missingPeers(peers: readonly PeerName[]): string[] {
     for (const f of [GTLSCLIENT, GTLSSERVER]) if (!fs.existsSync(f)) missing.push(f);
   }
   if (peers.includes('tokio-quiche') && !fs.existsSync(TOKIO_QUICHE_SERVER)) missing.push(TOKIO_QUICHE_SERVER);
+  if (peers.includes('chromium') && !fs.existsSync(CHROMIUM)) missing.push(CHROMIUM);
   if (peers.includes('quiche')) for (const f of [QUICHE_H3_SERVER, QUICHE_H3_CLIENT]) if (!fs.existsSync(f)) missing.push(f);
   if (peers.includes('aioquic')) {
     for (const f of [PYTHON, path.join(AIOQUIC_EXAMPLES, 'http3_client.py'), path.join(AIOQUIC_EXAMPLES, 'http3_server.py')]) {
@@ -583,7 +586,8 @@ async function startOurServer(
         const f = path.join(fx.www, p);
         if (!fs.existsSync(f)) return { status: 404, body: 'not found\n' };
         const body = fs.readFileSync(f);
-        return { status: 200, headers: { 'content-length': body.length }, body };
+        const type = p.endsWith('.html') ? { 'content-type': 'text/html; charset=utf-8' } : {};
+        return { status: 200, headers: { 'content-length': body.length, ...type }, body };
       }),
     )
     .subscribe(({ controller }) => {
@@ -744,6 +748,8 @@ interface PeerImpl {
   generated?: { fill: number; path: (size: number) => string };
   /** False for a server-only peer: the `server` and `control` roles are not run for it. */
   hasClient?: boolean;
+  /** False for a client-only peer: the `client` and `control` roles are not run for it. */
+  hasServer?: boolean;
   /** The port the peer's server always binds (on 127.0.0.1), when it cannot be told one. */
   fixedPort?: number;
   /** True when the peer writes no qlog (client or server): checks that need one are unsupported with it. */
@@ -911,7 +917,138 @@ const quicheExamples: PeerImpl = {
   noQlog: true,
 };
 
-const PEERS: Record<PeerName, PeerImpl> = { ngtcp2, aioquic, 'tokio-quiche': tokioQuiche, quiche: quicheExamples };
+/**
+ * The page Chromium loads from our server: it fetches the case's files from the same origin (all
+ * at once), and writes each file's bytes (base64), status and `nextHopProtocol` into the DOM as
+ * JSON, which `--dump-dom` prints once virtual time runs out (it stands still while fetches are
+ * pending).
+ */
+function chromiumPage(names: string[]): string {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>interop</title></head><body><script>
+performance.setResourceTimingBufferSize(${names.length + 16});
+const names = ${JSON.stringify(names)};
+// Synchronous, on purpose: virtual time races ahead as soon as no fetch is pending, so the result
+// must be in the DOM in the same task as the last body's arrival (a FileReader would be too late).
+function base64(buf) {
+  const bytes = new Uint8Array(buf);
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+(async () => {
+  const out = { files: {}, status: {}, protocols: {} };
+  try {
+    await Promise.all(names.map(async (n) => {
+      const res = await fetch('/' + n, { cache: 'no-store' });
+      out.files[n] = base64(await res.arrayBuffer());
+      out.status[n] = res.status;
+    }));
+    for (const e of performance.getEntriesByType('resource')) out.protocols[new URL(e.name).pathname.slice(1)] = e.nextHopProtocol;
+    out.navigation = performance.getEntriesByType('navigation')[0].nextHopProtocol;
+  } catch (e) {
+    out.error = String(e);
+  }
+  const pre = document.createElement('pre');
+  pre.id = 'result';
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+</script></body></html>`;
+}
+
+/** The base64 SHA-256 of a certificate's public key: Chromium's `--ignore-certificate-errors-spki-list` pin. */
+function spkiPin(certPem: string): string {
+  const der = createPublicKey(certPem).export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(der).digest('base64');
+}
+
+/**
+ * Debian's Chromium, headless, as an HTTP/3 client only (PEERS.md A.4): forced onto QUIC for the
+ * server's origin and pinned to our leaf's public key. It loads a page from the server (written
+ * into www for the run) that fetches the case's files; the files come back through the dumped DOM
+ * and are written into the download directory, so the usual byte-for-byte check applies, and
+ * every resource (and the page) must report `nextHopProtocol` h3. One browser process per call,
+ * so no session survives from one call to the next: resumption and 0-RTT are unsupported, as are
+ * the key-update, cipher and version switches. No qlog.
+ */
+const chromium: PeerImpl = {
+  async client(fx, port, names, dir, opts) {
+    if (opts.feature) throw new CaseUnsupported(`Chromium has no switch for ${opts.feature}`);
+    if (opts.sessionFile) throw new CaseUnsupported('Chromium keeps no session from one browser process to the next');
+    // Chromium does not force QUIC for an IPv6 literal origin; for `localhost` it takes ::1 for QUIC
+    // and does not fall back (PEERS.md A.4), which is what the ipv6 case wants.
+    const host = opts.host ?? '127.0.0.1';
+    const origin = host.includes(':') ? `localhost:${port}` : authority(host, port);
+    const page = `chromium-${randomBytes(6).toString('hex')}.html`;
+    fs.writeFileSync(path.join(fx.www, page), chromiumPage(names));
+    const profile = fs.mkdtempSync(path.join(fx.dir, 'chromium-profile-'));
+    const domFile = path.join(dir, `${page}.dom`);
+    try {
+      const run = await runProc(
+        CHROMIUM,
+        [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          `--user-data-dir=${profile}`,
+          `--origin-to-force-quic-on=${origin}`,
+          `--ignore-certificate-errors-spki-list=${spkiPin(fx.certPem)}`,
+          // Virtual time stands still while fetches are pending, so this bounds idle time only.
+          '--virtual-time-budget=60000',
+          '--dump-dom',
+          `https://${origin}/${page}`,
+        ],
+        opts.timeoutMs,
+        { stdoutFile: domFile },
+      );
+      const dom = fs.existsSync(domFile) ? fs.readFileSync(domFile, 'utf8') : '';
+      const m = /<pre id="result">([^<]*)<\/pre>/.exec(dom);
+      if (!m) return { ...run, code: run.code === 0 ? 1 : run.code, out: `${run.out}\nno result in the page (it did not finish its fetches)` };
+      const result = JSON.parse(m[1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')) as {
+        files: Record<string, string>;
+        status: Record<string, number>;
+        protocols: Record<string, string>;
+        navigation?: string;
+        error?: string;
+      };
+      for (const [name, b64] of Object.entries(result.files)) fs.writeFileSync(path.join(dir, name), Buffer.from(b64, 'base64'));
+      const notH3 = names.filter((n) => result.protocols[n] !== 'h3');
+      const bad = names.filter((n) => result.status[n] !== 200);
+      const problems = [
+        result.error ? `page error: ${result.error}` : '',
+        result.navigation !== 'h3' ? `page over ${result.navigation ?? '?'}` : '',
+        notH3.length ? `${notH3.length} file(s) not over h3 (${notH3.slice(0, 3).map((n) => `${n}: ${result.protocols[n] ?? 'no timing entry'}`).join(', ')})` : '',
+        bad.length ? `${bad.length} file(s) not 200` : '',
+      ].filter(Boolean);
+      const summary = `chromium: ${Object.keys(result.files).length}/${names.length} files, page over ${result.navigation}`;
+      return { ...run, code: run.code === 0 && problems.length === 0 ? 0 : (run.code || 1), out: [run.out, summary, ...problems].join('\n') };
+    } finally {
+      fs.rmSync(path.join(fx.www, page), { force: true });
+      fs.rmSync(domFile, { force: true });
+      fs.rmSync(profile, { recursive: true, force: true });
+    }
+  },
+  server() {
+    throw new CaseUnsupported('Chromium is a client only');
+  },
+  async zeroRttRequestsSent() {
+    return null;
+  },
+  async zeroRttRequestsReceived() {
+    return null;
+  },
+  async keyUpdateSeen() {
+    return { ok: false, detail: 'Chromium cannot be asked to update keys' };
+  },
+  hasServer: false,
+  noQlog: true,
+};
+
+const PEERS: Record<PeerName, PeerImpl> = { ngtcp2, aioquic, 'tokio-quiche': tokioQuiche, quiche: quicheExamples, chromium };
 
 // ---------------------------------------------------------------------------------------------
 // Networks: the relay settings of each case
@@ -1536,6 +1673,10 @@ export async function runInterop(opts: {
       for (const role of opts.roles ?? (['server', 'client'] as const)) {
         if (role !== 'client' && PEERS[peerName].hasClient === false) {
           log(`${peerName} has no client: role ${role} not run`);
+          continue;
+        }
+        if (role !== 'server' && PEERS[peerName].hasServer === false) {
+          log(`${peerName} has no server: role ${role} not run`);
           continue;
         }
         for (const testCase of opts.cases) {
