@@ -999,6 +999,8 @@ const chromium: PeerImpl = {
           `--ignore-certificate-errors-spki-list=${spkiPin(fx.certPem)}`,
           // Virtual time stands still while fetches are pending, so this bounds idle time only.
           '--virtual-time-budget=60000',
+          // INTEROP_CHROMIUM_NETLOG=dir keeps Chromium's net-log of each run (QUIC errors in detail).
+          ...(process.env.INTEROP_CHROMIUM_NETLOG ? [`--log-net-log=${path.join(process.env.INTEROP_CHROMIUM_NETLOG, `${page}.json`)}`] : []),
           '--dump-dom',
           `https://${origin}/${page}`,
         ],
