@@ -26,7 +26,7 @@
  * peer program is missing.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createHash, createPublicKey, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -35,6 +35,7 @@ import { parseArgs } from 'node:util';
 import { from, lastValueFrom, mergeMap, switchMap, take, toArray, type Subscription } from 'rxjs';
 
 import { ConnectionParams, connect$, DefaultMetrics, listen$, type QuicheConnection, serveHttp3 } from '../src';
+import { CHROMIUM, chromiumArgs, spkiPin } from './chromium';
 import { Relay, type RelayOptions } from './relay';
 
 // ---------------------------------------------------------------------------------------------
@@ -95,8 +96,6 @@ const GTLSSERVER = '/usr/sbin/gtlsserver';
 const PYTHON = path.join(PEERS_DIR, 'venv', 'bin', 'python');
 const AIOQUIC_EXAMPLES = path.join(PEERS_DIR, `aioquic-${AIOQUIC_VERSION}`, 'examples');
 const TOKIO_QUICHE_SERVER = path.join(PEERS_DIR, 'bin', 'async_http3_server');
-/** Debian's Chromium (`apt-get install chromium`), a client only. */
-const CHROMIUM = '/usr/bin/chromium';
 const QUICHE_H3_SERVER = path.join(PEERS_DIR, 'bin', 'http3-server');
 const QUICHE_H3_CLIENT = path.join(PEERS_DIR, 'bin', 'http3-client');
 /** quiche's http3-server binds this, hard-coded. */
@@ -756,6 +755,16 @@ interface PeerImpl {
   noQlog?: boolean;
 }
 
+/** For a peer whose output cannot tell which requests went in 0-RTT (either side). */
+const NO_EARLY_DATA_EVIDENCE: Pick<PeerImpl, 'zeroRttRequestsSent' | 'zeroRttRequestsReceived'> = {
+  async zeroRttRequestsSent() {
+    return null;
+  },
+  async zeroRttRequestsReceived() {
+    return null;
+  },
+};
+
 const ngtcp2: PeerImpl = {
   async client(fx, port, names, dir, opts) {
     const host = opts.host ?? '127.0.0.1';
@@ -904,12 +913,7 @@ const quicheExamples: PeerImpl = {
     await sleep(300);
     return p;
   },
-  async zeroRttRequestsSent() {
-    return null;
-  },
-  async zeroRttRequestsReceived() {
-    return null;
-  },
+  ...NO_EARLY_DATA_EVIDENCE,
   async keyUpdateSeen() {
     return { ok: false, detail: "quiche's http3-client cannot update keys" };
   },
@@ -956,12 +960,6 @@ function base64(buf) {
 </script></body></html>`;
 }
 
-/** The base64 SHA-256 of a certificate's public key: Chromium's `--ignore-certificate-errors-spki-list` pin. */
-function spkiPin(certPem: string): string {
-  const der = createPublicKey(certPem).export({ type: 'spki', format: 'der' });
-  return createHash('sha256').update(der).digest('base64');
-}
-
 /**
  * Debian's Chromium, headless, as an HTTP/3 client only (PEERS.md A.4): forced onto QUIC for the
  * server's origin and pinned to our leaf's public key. It loads a page from the server (written
@@ -986,24 +984,15 @@ const chromium: PeerImpl = {
     try {
       const run = await runProc(
         CHROMIUM,
-        [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          `--user-data-dir=${profile}`,
-          `--origin-to-force-quic-on=${origin}`,
-          `--ignore-certificate-errors-spki-list=${spkiPin(fx.certPem)}`,
-          // Virtual time stands still while fetches are pending, so this bounds idle time only.
-          '--virtual-time-budget=60000',
+        chromiumArgs({
+          profile,
+          origin,
+          pin: spkiPin(fx.certPem),
+          url: `https://${origin}/${page}`,
+          virtualTimeBudgetMs: 60_000,
           // INTEROP_CHROMIUM_NETLOG=dir keeps Chromium's net-log of each run (QUIC errors in detail).
-          ...(process.env.INTEROP_CHROMIUM_NETLOG ? [`--log-net-log=${path.join(process.env.INTEROP_CHROMIUM_NETLOG, `${page}.json`)}`] : []),
-          '--dump-dom',
-          `https://${origin}/${page}`,
-        ],
+          extra: process.env.INTEROP_CHROMIUM_NETLOG ? [`--log-net-log=${path.join(process.env.INTEROP_CHROMIUM_NETLOG, `${page}.json`)}`] : [],
+        }),
         opts.timeoutMs,
         { stdoutFile: domFile },
       );
@@ -1037,12 +1026,7 @@ const chromium: PeerImpl = {
   server() {
     throw new CaseUnsupported('Chromium is a client only');
   },
-  async zeroRttRequestsSent() {
-    return null;
-  },
-  async zeroRttRequestsReceived() {
-    return null;
-  },
+  ...NO_EARLY_DATA_EVIDENCE,
   async keyUpdateSeen() {
     return { ok: false, detail: 'Chromium cannot be asked to update keys' };
   },

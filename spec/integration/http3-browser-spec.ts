@@ -5,15 +5,13 @@
  * HTTP/3 from `serveHttp3`.
  */
 import { execFile } from 'node:child_process';
-import { createHash, createPublicKey } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { CHROMIUM, chromiumArgs, spkiPin } from '../../interop/chromium';
 import type { H3Request } from '../../src/http3/H3Request';
 import { h3Certificates, startH3Server } from '../helpers/h3Loopback';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 const PAGE = `<!doctype html>
 <html><head><title>rxjs-quiche</title></head>
@@ -23,29 +21,15 @@ document.getElementById('protocol').textContent =
   'protocol=' + performance.getEntriesByType('navigation')[0].nextHopProtocol;
 </script></body></html>`;
 
-/** The base64 SHA-256 of a certificate's SubjectPublicKeyInfo: Chromium's SPKI pin. */
-function spkiPin(certPem: string): string {
-  const der = createPublicKey(certPem).export({ type: 'spki', format: 'der' });
-  return createHash('sha256').update(der).digest('base64');
-}
-
 /** Runs Chromium with `--dump-dom` (asynchronously: the server runs in this process). */
 function dumpDom(port: number, pin: string, userDataDir: string): Promise<string> {
-  const args = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    `--user-data-dir=${userDataDir}`,
-    `--origin-to-force-quic-on=127.0.0.1:${port}`,
-    `--ignore-certificate-errors-spki-list=${pin}`,
-    '--virtual-time-budget=5000',
-    '--dump-dom',
-    `https://127.0.0.1:${port}/`,
-  ];
+  const args = chromiumArgs({
+    profile: userDataDir,
+    origin: `127.0.0.1:${port}`,
+    pin,
+    url: `https://127.0.0.1:${port}/`,
+    virtualTimeBudgetMs: 5000,
+  });
   return new Promise((resolve, reject) => {
     execFile(CHROMIUM, args, { timeout: 12_000, maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`chromium failed: ${error.message}\n${stderr}`));
