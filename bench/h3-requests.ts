@@ -38,9 +38,9 @@ import { parseArgs } from 'node:util';
 import { makeFixture, type Fixture } from './lib/certs';
 import { openH3, type OpenConnection, runRequests } from './lib/our-client';
 import { procCpuSec, spawnTs, stopChild, timedRun } from './lib/proc';
-import { note, progress, progressDone } from './lib/progress';
+import { note, progress, progressDone, runBench } from './lib/progress';
 import { ChildRpc, describeError, failChild, serveRpc } from './lib/rpc';
-import { GTLSCLIENT, ourServerErrors, peerVersions, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, unavailable } from './lib/servers';
+import { GTLSCLIENT, failureReason, peerVersions, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, unavailable } from './lib/servers';
 import { fmt, printTable, ratio, Samples } from './lib/stats';
 
 const { values } = parseArgs({
@@ -225,7 +225,7 @@ async function main(): Promise<void> {
                 samples.add(k, s);
                 note(`run ${i + 1}/${runs}: ${k}: ${fmt(s.reqPerSec, 0)} req/s`);
               } catch (e) {
-                const why = `${describeError(e)}${await ourServerErrors(server).then((x) => (x ? ` [server: ${x}]` : ''))}`;
+                const why = await failureReason(e, server);
                 samples.fail(k, why);
                 note(`run ${i + 1}/${runs}: ${k}: FAILED ${why}`);
                 if (!server.alive()) break;
@@ -286,10 +286,4 @@ async function main(): Promise<void> {
   samples.printFailures();
 }
 
-if (values.role === 'client') clientChild().catch(failChild);
-else
-  main().catch((e: unknown) => {
-    progressDone();
-    console.error(e);
-    process.exit(2);
-  });
+runBench(main, values.role === 'client' ? clientChild : undefined, failChild);

@@ -35,9 +35,9 @@ import { makeFixture, type Fixture } from './lib/certs';
 import { LogLinearHistogram } from './lib/histogram';
 import { openH3, request } from './lib/our-client';
 import { procCpuSec, spawnTs, stopChild, timedRun } from './lib/proc';
-import { note, progress, progressDone } from './lib/progress';
+import { note, progress, progressDone, runBench } from './lib/progress';
 import { ChildRpc, describeError, failChild, serveRpc } from './lib/rpc';
-import { GTLSCLIENT, ourServerErrors, peerVersions, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, unavailable } from './lib/servers';
+import { GTLSCLIENT, failureReason, peerVersions, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, unavailable } from './lib/servers';
 import { fmt, printTable, ratio, Samples } from './lib/stats';
 
 const { values } = parseArgs({
@@ -199,7 +199,7 @@ async function main(): Promise<void> {
           });
           note(`run ${i + 1}/${runs}: ${k}: p50 ${msFromNs(hist.percentile(50))} ms, p99 ${msFromNs(hist.percentile(99))} ms`);
         } catch (e) {
-          const why = `${describeError(e)}${server ? await ourServerErrors(server).then((x) => (x ? ` [server: ${x}]` : '')) : ''}`;
+          const why = await failureReason(e, server);
           ours.fail(k, why);
           note(`run ${i + 1}/${runs}: ${k}: FAILED ${why}`);
         } finally {
@@ -217,7 +217,7 @@ async function main(): Promise<void> {
           gtls.add(k, s);
           note(`run ${i + 1}/${runs}: ${k}: mean ${s.meanMs.toFixed(3)} ms`);
         } catch (e) {
-          const why = `${describeError(e)}${server ? await ourServerErrors(server).then((x) => (x ? ` [server: ${x}]` : '')) : ''}`;
+          const why = await failureReason(e, server);
           gtls.fail(k, why);
           note(`run ${i + 1}/${runs}: ${k}: FAILED ${why}`);
         } finally {
@@ -287,10 +287,4 @@ async function main(): Promise<void> {
   gtls.printFailures();
 }
 
-if (values.role === 'client') clientChild().catch(failChild);
-else
-  main().catch((e: unknown) => {
-    progressDone();
-    console.error(e);
-    process.exit(2);
-  });
+runBench(main, values.role === 'client' ? clientChild : undefined, failChild);

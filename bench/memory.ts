@@ -40,9 +40,9 @@ import { parseArgs } from 'node:util';
 import { makeFixture } from './lib/certs';
 import { openH3, type OpenConnection, request, runRequests } from './lib/our-client';
 import { procRssBytes, sleep, spawnTs, stopChild } from './lib/proc';
-import { note, progress, progressDone } from './lib/progress';
+import { note, progress, progressDone, runBench } from './lib/progress';
 import { ChildRpc, describeError, failChild, serveRpc } from './lib/rpc';
-import { ourServerErrors, peerVersions, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, unavailable } from './lib/servers';
+import { failureReason, ourServerErrors, peerVersions, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, unavailable } from './lib/servers';
 import { fmt, median, mib, printTable, ratio } from './lib/stats';
 
 const { values } = parseArgs({
@@ -345,7 +345,7 @@ async function main(): Promise<void> {
             ...(after !== undefined ? { ourHeapUsedAfter: after } : {}),
           });
         } catch (e) {
-          const why = `${describeError(e)}${server ? await ourServerErrors(server).then((x) => (x ? ` [server: ${x}]` : '')) : ''}`;
+          const why = await failureReason(e, server);
           cycleResults.push({ server: kind, marks, rate: NaN, error: why });
           note(`${SERVER_LABEL[kind]} stream cycles FAILED: ${why}`);
         } finally {
@@ -426,10 +426,4 @@ async function main(): Promise<void> {
   for (const f of failures) console.log(`FAILED ${f}`);
 }
 
-if (values.role === 'client') clientChild().catch(failChild);
-else
-  main().catch((e: unknown) => {
-    progressDone();
-    console.error(e);
-    process.exit(2);
-  });
+runBench(main, values.role === 'client' ? clientChild : undefined, failChild);

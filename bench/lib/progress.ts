@@ -27,3 +27,19 @@ export function progressDone(): void {
   if (tty) process.stderr.write('\r\x1b[K');
   last = '';
 }
+
+/**
+ * A bench file's top level: the child role when `childRole` is given (a startup failure goes to
+ * the parent), otherwise `main`, which exits with status 2 on an error.
+ */
+export function runBench(main: () => Promise<void>, childRole?: () => Promise<void>, failChild?: (e: unknown) => void): void {
+  if (childRole) {
+    childRole().catch(failChild ?? ((e: unknown) => { console.error(e); process.exit(2); }));
+    return;
+  }
+  main().catch((e: unknown) => {
+    progressDone();
+    console.error(e);
+    process.exit(2);
+  });
+}

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { Fixture } from './certs';
 import type { OurServerOptions, OurServerStats } from './our-server-child';
 import { debVersion, freeUdpPort, procCpuSec, procRssBytes, REPO_ROOT, sleep, spawnTs, stopChild } from './proc';
-import { ChildRpc } from './rpc';
+import { ChildRpc, describeError } from './rpc';
 
 export const GTLSCLIENT = '/usr/bin/gtlsclient';
 export const GTLSSERVER = '/usr/sbin/gtlsserver';
@@ -183,4 +183,13 @@ export async function ourServerErrors(server: ServerHandle): Promise<string> {
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
   }
+}
+
+/**
+ * Why a run failed, for its table and progress line: the error, and what our server child (when
+ * it is ours) reported about failed connections.
+ */
+export async function failureReason(e: unknown, server: ServerHandle | undefined): Promise<string> {
+  const serverSide = server ? await ourServerErrors(server) : '';
+  return `${describeError(e)}${serverSide ? ` [server: ${serverSide}]` : ''}`;
 }
