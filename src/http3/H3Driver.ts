@@ -373,9 +373,12 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
     this.disposed = true;
     this.wakeAction?.unsubscribe();
     this.wakeAction = null;
+    // Made only when a stream is still open: most connections close with none, and an Error's stack
+    // trace is not free.
     const error = result.ok ? null : result.error;
-    const streamError = error ?? new QuicError('ConnectionClosed', 'the connection closed before the stream finished');
+    let streamError = error;
     for (const s of this.streams.values()) {
+      streamError ??= new QuicError('ConnectionClosed', 'the connection closed before the stream finished');
       s.responseSubscription?.unsubscribe();
       s.responseSubscription = null;
       s.body?.cancel();
