@@ -260,18 +260,15 @@ describe('IoWorker', () => {
   });
 
   describe('waitForData', () => {
-    it('is raced with packets and timers, and re-subscribed after every step, dropping the previous one', () => {
+    it('is raced with packets and timers; a hot Subject returned again stays subscribed until it wakes the worker', () => {
       let w!: ReturnType<typeof fakeWorker>;
       testScheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
         const packet$ = hot('   ---a--------------', { a: packet() });
         const wake$ = hot('     ------w-----w-----');
         const unsub = '         ---------------!';
-        const wakeSubs = [
-          '                     ^--!',
-          '                     ---^--!',
-          '                     ------^-----!',
-          '                     ------------^--!',
-        ];
+        // The packet's step (frame 3) asks again and gets the same Subject: no unsubscribe and
+        // subscribe; each wake ends its subscription (take(1)) and the next step subscribes anew.
+        const wakeSubs = ['      ^-----!', '                     ------^-----!', '                     ------------^--!'];
 
         w = fakeWorker({ packet$ });
         w.app.wait = () => wake$;
@@ -287,6 +284,29 @@ describe('IoWorker', () => {
         6: ['app.processWrites', 'app.waitForData'],
         12: ['app.processWrites', 'app.waitForData'],
       });
+    });
+
+    it('subscribes anew after every step to anything else, dropping the previous subscription (a cold Observable restarts)', () => {
+      let w!: ReturnType<typeof fakeWorker>;
+      testScheduler.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+        const packet$ = hot('   ---a--------------', { a: packet() });
+        const wake$ = cold('    -----w');
+        const unsub = '         ---------------!';
+        const wakeSubs = [
+          '                     ^--!',
+          '                     ---^----!',
+          '                     --------^----!',
+          '                     -------------^-!',
+        ];
+
+        w = fakeWorker({ packet$ });
+        w.app.wait = () => wake$;
+
+        expectObservable(w.worker.run$(), unsub).toBe('e--', { e: { type: 'established', handshakeInfo: w.handshakeInfo } });
+        expectSubscriptions(wake$.subscriptions).toBe(wakeSubs);
+      });
+
+      expect(callsByFrame(w.calls, 'app.waitForData')).toEqual({ 0: ['app.waitForData'], 3: ['app.waitForData'], 8: ['app.waitForData'], 13: ['app.waitForData'] });
     });
   });
 

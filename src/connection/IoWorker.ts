@@ -123,8 +123,11 @@ export class IoWorker<C extends WorkerConnection> {
   private timerSink: { next(e: { kind: 'timeout' }): void } | null = null;
   private timerAction: Subscription | null = null;
   private timerAt = Infinity;
-  // Ticks after every step: re-arms waitForData.
-  private readonly afterStep$ = new Subject<void>();
+  // waitForData, raced again after every step: where its wake goes while the loop runs, the
+  // subscription and the input it came from (see armWait).
+  private wakeSink: { next(e: { kind: 'wake' }): void; error(e: unknown): void } | null = null;
+  private waitSub: Subscription | null = null;
+  private waitInput: unknown = null;
   // Whether the loop runs (false while paused after the handshake).
   private readonly running$ = new BehaviorSubject<boolean>(true);
   // The subscriber of run$, while running.
@@ -169,14 +172,13 @@ export class IoWorker<C extends WorkerConnection> {
           this.disarmTimer();
         };
       });
-      const wake$ = this.afterStep$.pipe(
-        switchMap(() =>
-          this.stageValue === 'running' && app.shouldAct()
-            ? from(app.waitForData(conn)).pipe(take(1))
-            : NEVER,
-        ),
-        map(() => ({ kind: 'wake' as const })),
-      );
+      const wake$ = new Observable<{ kind: 'wake' }>((sink) => {
+        this.wakeSink = sink;
+        return () => {
+          this.wakeSink = null;
+          this.disarmWait();
+        };
+      });
       const loop = this.running$
         .pipe(switchMap((running) => (running ? merge(packet$, timer$, wake$) : NEVER)))
         .subscribe({
@@ -306,7 +308,7 @@ export class IoWorker<C extends WorkerConnection> {
       this.scheduleStep();
     }
     this.armTimer();
-    this.afterStep$.next();
+    this.armWait();
   }
 
   /**
@@ -445,6 +447,34 @@ export class IoWorker<C extends WorkerConnection> {
       this.timerAt = Infinity;
       this.timerSink?.next({ kind: 'timeout' });
     }, ms);
+  }
+
+  /**
+   * Races `waitForData` for the next step. A Subject the application returns again while the
+   * previous subscription to it is still open stays subscribed: it is hot, so subscribing anew
+   * would wait for the same next value, at the price of an unsubscribe and a subscribe per step.
+   * Anything else (a Promise, a cold Observable) is subscribed afresh, as before every step.
+   */
+  private armWait(): void {
+    const { conn, app } = this.params;
+    if (this.wakeSink === null) return;
+    if (this.stageValue !== 'running' || !app.shouldAct()) return this.disarmWait();
+    const input = app.waitForData(conn);
+    if (input === this.waitInput && input instanceof Subject && this.waitSub !== null && !this.waitSub.closed) return;
+    this.disarmWait();
+    this.waitInput = input;
+    this.waitSub = from(input)
+      .pipe(take(1))
+      .subscribe({
+        next: () => this.wakeSink?.next({ kind: 'wake' }),
+        error: (e: unknown) => this.wakeSink?.error(e),
+      });
+  }
+
+  private disarmWait(): void {
+    this.waitSub?.unsubscribe();
+    this.waitSub = null;
+    this.waitInput = null;
   }
 
   private disarmTimer(): void {
