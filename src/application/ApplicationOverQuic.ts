@@ -47,9 +47,12 @@ export interface ApplicationOverQuic<C = QuicheConnection> {
 
   /**
    * Returns an Observable (or Promise) that emits once when the application has work: a command,
-   * data to write. The worker races it with packets and timers and unsubscribes from it when they
-   * win, then calls this again after the next step, so it is cancel-safe by construction: keep
-   * state in the application, not in the Observable.
+   * data to write. The worker races it with packets and timers and calls this again after every
+   * step; it unsubscribes from what it had and subscribes to the new one, so it is cancel-safe by
+   * construction: keep state in the application, not in the Observable. One exception saves a
+   * resubscription per step: when this returns the same `Subject` as last time and that
+   * subscription is still open, the worker keeps it (a hot Subject's next value is the same
+   * either way).
    */
   waitForData(qconn: C): ObservableInput<unknown>;
 
