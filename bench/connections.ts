@@ -40,7 +40,7 @@ import { openH3, request } from './lib/our-client';
 import { procCpuSec, spawnTs, stopChild, timedRun } from './lib/proc';
 import { note, progress, progressDone, runBench } from './lib/progress';
 import { ChildRpc, describeError, failChild, serveRpc } from './lib/rpc';
-import { GTLSCLIENT, failureReason, peerVersions, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, unavailable } from './lib/servers';
+import { GTLSCLIENT, failureReason, peerVersions, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, availableServers, skippedServers } from './lib/servers';
 import { fmt, median, printTable, ratio, Samples } from './lib/stats';
 
 const { values } = parseArgs({
@@ -175,13 +175,7 @@ async function main(): Promise<void> {
   const concs: Conc[] = ['seq', 'conc'];
   const concurrency = Number(values.conc);
   const wanted = values.servers!.split(',') as ServerKind[];
-  const skipped: string[] = [];
-  const servers = wanted.filter((k) => {
-    const why = unavailable(k);
-    if (why) skipped.push(`${SERVER_LABEL[k]} skipped: ${why}`);
-    return !why;
-  });
-  for (const s of skipped) note(s);
+  const servers = availableServers(wanted);
   const native = values.native as 'auto' | 'never';
   const socketPer = values['socket-per'] as 'worker' | 'connection';
 
@@ -282,7 +276,7 @@ async function main(): Promise<void> {
     `\nNew HTTP/3 connections per second, loopback, 2 shared cores: full handshake + ${values['no-request'] ? 'close' : `one GET of ${bytes} bytes + close`}; median of ${runs} interleaved repetitions`,
   );
   console.log(`${peerVersions()}; our server on the native socket; our client sockets: ${[...clientSockets].join(', ') || 'n/a'} (one per ${socketPer})`);
-  for (const s of skipped) console.log(s);
+  for (const s of skippedServers()) console.log(s);
   for (const mode of modes) {
     for (const c of concs) {
       console.log(`\n${mode === 'retry' ? 'With Retry (every connection validated)' : 'Without Retry'}, ${c === 'seq' ? 'sequential' : `${concurrency} at once`}`);

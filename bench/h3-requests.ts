@@ -40,7 +40,7 @@ import { openH3, type OpenConnection, runRequests } from './lib/our-client';
 import { procCpuSec, spawnTs, stopChild, timedRun } from './lib/proc';
 import { note, progress, progressDone, runBench } from './lib/progress';
 import { ChildRpc, describeError, failChild, serveRpc } from './lib/rpc';
-import { GTLSCLIENT, failureReason, peerVersions, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, unavailable } from './lib/servers';
+import { GTLSCLIENT, failureReason, peerVersions, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, availableServers, skippedServers } from './lib/servers';
 import { fmt, printTable, ratio, Samples } from './lib/stats';
 
 const { values } = parseArgs({
@@ -172,14 +172,8 @@ async function main(): Promise<void> {
   const scenarios = values.scenarios!.split(',') as Scenario[];
   const loaders = values.loaders!.split(',') as Loader[];
   const wanted = values.servers!.split(',') as ServerKind[];
-  const skipped: string[] = [];
-  const servers = wanted.filter((k) => {
-    const why = unavailable(k);
-    if (why) skipped.push(`${SERVER_LABEL[k]} skipped: ${why}`);
-    return !why;
-  });
+  const servers = availableServers(wanted);
   if (loaders.includes('gtlsclient') && !fs.existsSync(GTLSCLIENT)) throw new Error(`missing ${GTLSCLIENT} (sudo interop/install.sh ngtcp2)`);
-  for (const s of skipped) note(s);
 
   const fx = makeFixture('h3req');
   const samples = new Samples<Sample>();
@@ -245,7 +239,7 @@ async function main(): Promise<void> {
 
   console.log(`\nHTTP/3 requests/s, ${bytes}-byte responses, loopback, 2 shared cores; median of ${runs} interleaved repetitions (fresh servers each)`);
   console.log(`${peerVersions()}; our ends: ${[...socketKinds].join(', ') || 'n/a'}, client native 'auto'; ${inFlight} in flight per connection`);
-  for (const s of skipped) console.log(s);
+  for (const s of skippedServers()) console.log(s);
   for (const sc of scenarios) {
     const shape = shapes[sc];
     console.log(

@@ -37,7 +37,7 @@ import { openH3, request } from './lib/our-client';
 import { procCpuSec, spawnTs, stopChild, timedRun } from './lib/proc';
 import { note, progress, progressDone, runBench } from './lib/progress';
 import { ChildRpc, describeError, failChild, serveRpc } from './lib/rpc';
-import { GTLSCLIENT, failureReason, peerVersions, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, unavailable } from './lib/servers';
+import { GTLSCLIENT, failureReason, peerVersions, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, availableServers, skippedServers } from './lib/servers';
 import { fmt, printTable, ratio, Samples } from './lib/stats';
 
 const { values } = parseArgs({
@@ -155,13 +155,7 @@ async function main(): Promise<void> {
   const gtlsN = Number(values['gtls-requests']);
   const useGtls = !values['no-gtlsclient'];
   const wanted = values.servers!.split(',') as ServerKind[];
-  const skipped: string[] = [];
-  const servers = wanted.filter((k) => {
-    const why = unavailable(k);
-    if (why) skipped.push(`${SERVER_LABEL[k]} skipped: ${why}`);
-    return !why;
-  });
-  for (const s of skipped) note(s);
+  const servers = availableServers(wanted);
   const gtlsServers = servers.filter((s) => s !== 'tokio');
 
   const fx = makeFixture('latency');
@@ -233,7 +227,7 @@ async function main(): Promise<void> {
 
   console.log(`\nHTTP/3 round trip, ${size}-byte POST body → ${size}-byte response, one connection, sequential, loopback, 2 shared cores`);
   console.log(`${peerVersions()}; ${runs} interleaved repetitions, fresh servers; our client: ${warmup} warm-up + ${requests} measured requests per repetition`);
-  for (const s of skipped) console.log(s);
+  for (const s of skippedServers()) console.log(s);
   console.log('\nOur client, per-request times (ms). Columns p50…max: median over repetitions; "merged": all repetitions in one histogram');
   const baseK = `our client → ${SERVER_LABEL.ngtcp2}`;
   const rows: string[][] = [];

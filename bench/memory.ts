@@ -42,7 +42,7 @@ import { openH3, type OpenConnection, request, runRequests } from './lib/our-cli
 import { procRssBytes, sleep, spawnTs, stopChild } from './lib/proc';
 import { note, progress, progressDone, runBench } from './lib/progress';
 import { ChildRpc, describeError, failChild, serveRpc } from './lib/rpc';
-import { failureReason, ourServerErrors, peerVersions, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, unavailable } from './lib/servers';
+import { failureReason, ourServerErrors, peerVersions, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, availableServers, skippedServers } from './lib/servers';
 import { fmt, median, mib, printTable, ratio } from './lib/stats';
 
 const { values } = parseArgs({
@@ -254,15 +254,8 @@ async function main(): Promise<void> {
   const steps = values.steps!.split(',').map(Number);
   const procs = Number(values.procs);
   const wanted = values.servers!.split(',') as ServerKind[];
-  const skipped: string[] = [];
-  const available = (k: ServerKind): boolean => {
-    const why = unavailable(k);
-    if (why && !skipped.some((s) => s.startsWith(SERVER_LABEL[k]))) skipped.push(`${SERVER_LABEL[k]} skipped: ${why}`);
-    return !why;
-  };
-  const servers = wanted.filter(available);
-  const cycleServers = (values['cycle-servers']!.split(',') as ServerKind[]).filter(available);
-  for (const s of skipped) note(s);
+  const servers = availableServers(wanted);
+  const cycleServers = availableServers(values['cycle-servers']!.split(',') as ServerKind[]);
 
   const fx = makeFixture('memory');
   const results = new Map<ServerKind, RampResult[]>(servers.map((s) => [s, []]));
@@ -362,7 +355,7 @@ async function main(): Promise<void> {
   }
 
   console.log(`\nMemory, loopback; ${peerVersions()}; ${procs} client processes, one node:dgram socket per client connection`);
-  for (const s of skipped) console.log(s);
+  for (const s of skippedServers()) console.log(s);
   if (!values['skip-idle']) {
     console.log(`\n1. RSS per idle HTTP/3 connection (server RSS − its RSS after a warm-up connection, ÷ connections); median of ${runs} interleaved repetitions, fresh servers`);
     const rows: string[][] = [];

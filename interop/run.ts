@@ -203,17 +203,13 @@ function makeCerts(dir: string): Pick<Fixture, 'caPem' | 'caFile' | 'certFile' |
     'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nbasicConstraints=critical,CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n',
   );
   run(['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '30', '-out', 'leaf.pem', '-extfile', 'leaf.ext']);
-  const caFile = path.join(dir, 'ca.pem');
-  const certFile = path.join(dir, 'leaf.pem');
-  const keyFile = path.join(dir, 'leaf.key');
-  return {
-    caFile,
-    certFile,
-    keyFile,
-    caPem: fs.readFileSync(caFile, 'utf8'),
-    certPem: fs.readFileSync(certFile, 'utf8'),
-    keyPem: fs.readFileSync(keyFile, 'utf8'),
-  };
+  return certFixture(path.join(dir, 'ca.pem'), path.join(dir, 'leaf.pem'), path.join(dir, 'leaf.key'));
+}
+
+/** The certificate part of a fixture: the files and their PEM text. */
+function certFixture(caFile: string, certFile: string, keyFile: string): Pick<Fixture, 'caPem' | 'caFile' | 'certFile' | 'keyFile' | 'certPem' | 'keyPem'> {
+  const read = (f: string): string => fs.readFileSync(f, 'utf8');
+  return { caFile, certFile, keyFile, caPem: read(caFile), certPem: read(certFile), keyPem: read(keyFile) };
 }
 
 /** The files of each case, as the runner sizes them (names are random per run, as in the runner). */
@@ -315,17 +311,7 @@ function makeLongChain(dir: string): Pick<Fixture, 'caPem' | 'caFile' | 'certFil
   const chainDerBytes = pems.reduce((n, p) => n + Buffer.from(p.replace(/-----[^-]+-----|\s/g, ''), 'base64').length, 0);
   const certFile = path.join(dir, 'chain.pem');
   fs.writeFileSync(certFile, pems.join(''));
-  const caFile = path.join(dir, 'c0.pem');
-  const keyFile = path.join(dir, 'c8.key');
-  return {
-    caFile,
-    certFile,
-    keyFile,
-    caPem: fs.readFileSync(caFile, 'utf8'),
-    certPem: fs.readFileSync(certFile, 'utf8'),
-    keyPem: fs.readFileSync(keyFile, 'utf8'),
-    chainDerBytes,
-  };
+  return { ...certFixture(path.join(dir, 'c0.pem'), certFile, path.join(dir, 'c8.key')), chainDerBytes };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -369,20 +369,15 @@ export declare class UdpSocket {
   /**
    * Pauses the receive thread without ending it: it stops reading the
    * socket (datagrams wait in the kernel's queue) until `resume()`. A batch
-   * read just before may still be delivered. Much cheaper than `stop()` and
-   * `start()`, which end and spawn the thread.
+   * read just before may still be delivered. The thread itself ends only
+   * with `close()`.
    */
   pause(): void
   /**
    * Resumes a paused receive thread. Returns false when there is no thread
-   * (never started, stopped or closed): call `start()` then.
+   * (never started, or closed): call `start()` then.
    */
   resume(): boolean
-  /**
-   * Stops the receive thread (waits for it). Datagrams that arrive until
-   * the next `start()` wait in the kernel's queue.
-   */
-  stop(): void
   /** Stops receiving and closes the socket. Idempotent. */
   close(): void
   /** Counters; see {@link UdpSocketStats}. */

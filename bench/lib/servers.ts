@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import type { Fixture } from './certs';
 import type { OurServerOptions, OurServerStats } from './our-server-child';
 import { debVersion, freeUdpPort, procCpuSec, procRssBytes, REPO_ROOT, sleep, spawnTs, stopChild } from './proc';
+import { note } from './progress';
 import { ChildRpc, describeError } from './rpc';
 
 export const GTLSCLIENT = '/usr/bin/gtlsclient';
@@ -68,6 +69,26 @@ export interface ServerHandle {
   /** Exited early? */
   alive(): boolean;
   stop(): Promise<void>;
+}
+
+// Servers found unavailable, with why, in the order noted.
+const notedUnavailable = new Map<ServerKind, string>();
+
+/** The servers of `wanted` that can run here; each one that cannot is noted once, with why. */
+export function availableServers(wanted: readonly ServerKind[]): ServerKind[] {
+  return wanted.filter((k) => {
+    const why = unavailable(k);
+    if (why && !notedUnavailable.has(k)) {
+      notedUnavailable.set(k, `${SERVER_LABEL[k]} skipped: ${why}`);
+      note(notedUnavailable.get(k)!);
+    }
+    return !why;
+  });
+}
+
+/** What {@link availableServers} skipped so far, one line each, for a run's closing report. */
+export function skippedServers(): string[] {
+  return [...notedUnavailable.values()];
 }
 
 /** Why a server kind cannot run here, or undefined when it can. */

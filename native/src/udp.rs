@@ -434,7 +434,7 @@ mod imp {
       }
       if shared.paused.load(Ordering::Acquire) {
         // Paused: leave the socket alone (the kernel queues what arrives) until
-        // resume() or stop() writes the eventfd.
+        // resume() or close() writes the eventfd.
         let mut fds = [libc::pollfd { fd: shared.wake, events: libc::POLLIN, revents: 0 }];
         // SAFETY: fds lives across the call.
         unsafe { libc::poll(fds.as_mut_ptr(), 1, -1) };
@@ -459,7 +459,7 @@ mod imp {
         return;
       }
       if fds[1].revents != 0 {
-        // stop(), pause() or resume(): the top of the loop decides.
+        // close(), pause() or resume(): the top of the loop decides.
         shared.clear_wake();
         continue;
       }
@@ -760,8 +760,8 @@ impl UdpSocket {
 
   /// Pauses the receive thread without ending it: it stops reading the
   /// socket (datagrams wait in the kernel's queue) until `resume()`. A batch
-  /// read just before may still be delivered. Much cheaper than `stop()` and
-  /// `start()`, which end and spawn the thread.
+  /// read just before may still be delivered. The thread itself ends only
+  /// with `close()`.
   #[napi(catch_unwind)]
   pub fn pause(&self) -> Result<()> {
     #[cfg(target_os = "linux")]
@@ -776,7 +776,7 @@ impl UdpSocket {
   }
 
   /// Resumes a paused receive thread. Returns false when there is no thread
-  /// (never started, stopped or closed): call `start()` then.
+  /// (never started, or closed): call `start()` then.
   #[napi(catch_unwind)]
   pub fn resume(&self) -> Result<bool> {
     #[cfg(target_os = "linux")]
@@ -791,18 +791,6 @@ impl UdpSocket {
     }
     #[cfg(not(target_os = "linux"))]
     Ok(false)
-  }
-
-  /// Stops the receive thread (waits for it). Datagrams that arrive until
-  /// the next `start()` wait in the kernel's queue.
-  #[napi(catch_unwind)]
-  pub fn stop(&self) -> Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-      let mut inner = self.inner.lock().unwrap();
-      imp::stop(&mut inner);
-    }
-    Ok(())
   }
 
   /// Stops receiving and closes the socket. Idempotent.
