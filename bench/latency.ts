@@ -144,7 +144,6 @@ async function gtlsMeanCycle(server: ServerHandle, n: number, size: number, fx: 
   };
 }
 
-const us = (ns: number): string => fmt(ns / 1000, 0);
 const msFromNs = (ns: number): string => (Number.isFinite(ns) ? (ns / 1e6).toFixed(3) : '–');
 
 async function main(): Promise<void> {

@@ -39,7 +39,7 @@ import { parseArgs } from 'node:util';
 
 import { makeFixture } from './lib/certs';
 import { openH3, type OpenConnection, request, runRequests } from './lib/our-client';
-import { procRssBytes, sleep, spawnTs, stopChild } from './lib/proc';
+import { sleep, spawnTs, stopChild } from './lib/proc';
 import { note, progress, progressDone, runBench } from './lib/progress';
 import { ChildRpc, describeError, failChild, serveRpc } from './lib/rpc';
 import { failureReason, ourServerErrors, peerVersions, SERVER_LABEL, type ServerHandle, type ServerKind, startServer, availableServers, skippedServers } from './lib/servers';

@@ -2,7 +2,7 @@ import { lastValueFrom } from 'rxjs';
 
 import { Http3Error } from '../../src/errors/Http3Error';
 import { QuicTransportError } from '../../src/errors/QuicTransportError';
-import { napi, type QuicheConnection } from '../../src/native/binding';
+import type { QuicheConnection } from '../../src/native/binding';
 import { connectWithConfig$ } from '../../src/router/connectWithConfig';
 import { ConnectionParams } from '../../src/settings/ConnectionParams';
 import { connectH3, fetchText, h3Certificates, startH3Server } from '../helpers/h3Loopback';

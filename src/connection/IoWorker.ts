@@ -13,7 +13,6 @@ import {
   type Subscription,
   switchMap,
   take,
-  timer,
 } from 'rxjs';
 
 import type { ApplicationOverQuic, ConnectionResult } from '../application/ApplicationOverQuic';
@@ -161,7 +160,6 @@ export class IoWorker<C extends WorkerConnection> {
    */
   run$(): Observable<WorkerEvent> {
     return new Observable<WorkerEvent>((subscriber) => {
-      const { conn, app } = this.params;
       this.subscriber = subscriber;
 
       const packet$ = this.params.packet$.pipe(map((incoming) => ({ kind: 'packet' as const, incoming })));
@@ -323,7 +321,7 @@ export class IoWorker<C extends WorkerConnection> {
   }
 
   private startApplication(): void {
-    const { conn, app, handshakeInfo, cids } = this.params;
+    const { conn, app, handshakeInfo } = this.params;
     handshakeInfo.setElapsed(this.now());
     // Set first: if onConnEstablished throws, onConnClose still runs (when shouldAct), as in tokio-quiche.
     this.established = true;
