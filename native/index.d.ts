@@ -274,6 +274,15 @@ export declare class H3Connection {
    */
   sendRequest(conn: Connection, headers: Array<H3Header>, fin: boolean): number
   /**
+   * `sendRequest` with the field section encoded as `pollEvents` writes
+   * it (a u32 LE field count, then per field a u32 LE name length, the
+   * name, a u32 LE value length, the value); bytes after it are ignored.
+   *
+   * # Errors
+   * As `sendRequest`; `InvalidArgument` for a truncated section.
+   */
+  sendRequestEncoded(conn: Connection, encoded: Uint8Array, fin: boolean): number
+  /**
    * Sends response headers, with an optional RFC 9218 priority.
    *
    * # Errors
@@ -282,10 +291,26 @@ export declare class H3Connection {
    */
   sendResponse(conn: Connection, streamId: number, headers: Array<H3Header>, fin: boolean, urgency?: number | undefined | null, incremental?: boolean | undefined | null): void
   /**
+   * `sendResponse` with the field section encoded as for
+   * `sendRequestEncoded`.
+   *
+   * # Errors
+   * As `sendResponse`; `InvalidArgument` for a truncated section.
+   */
+  sendResponseEncoded(conn: Connection, streamId: number, encoded: Uint8Array, fin: boolean, urgency?: number | undefined | null, incremental?: boolean | undefined | null): void
+  /**
    * Sends another header section: an informational (1xx) response before
    * the final one, or trailers (`isTrailer`) after the body.
    */
   sendAdditionalHeaders(conn: Connection, streamId: number, headers: Array<H3Header>, isTrailer: boolean, fin: boolean): void
+  /**
+   * `sendAdditionalHeaders` with the field section encoded as for
+   * `sendRequestEncoded`.
+   *
+   * # Errors
+   * As `sendAdditionalHeaders`; `InvalidArgument` for a truncated section.
+   */
+  sendAdditionalHeadersEncoded(conn: Connection, streamId: number, encoded: Uint8Array, isTrailer: boolean, fin: boolean): void
   /**
    * Sends body bytes; returns how many were taken, or `null` when the
    * stream has no capacity now.
@@ -297,13 +322,34 @@ export declare class H3Connection {
    */
   recvBody(conn: Connection, streamId: number, out: Uint8Array): number | null
   /**
-   * The next HTTP/3 event, or `null` when there is none.
+   * The next HTTP/3 event, or `null` when there is none. An event
+   * `pollEvents` could not fit comes first, so the two can be mixed.
    *
    * # Errors
    * An HTTP/3 or transport error name when the peer broke the protocol;
    * quiche has then queued a CONNECTION_CLOSE with the matching code.
    */
   poll(conn: Connection): H3Event | null
+  /**
+   * Polls quiche until it has no event left or `nums` is full, writing
+   * each event as four numbers into `nums`: its kind (0 `headers`,
+   * 1 `data`, 2 `finished`, 3 `reset`, 4 `priorityUpdate`, 5 `goaway`), the
+   * stream id (for `goaway`, the id the peer named), `moreFrames` as 1 or 0
+   * for `headers` or the error code for `reset` (else 0), and the end
+   * offset in `bytes` of the field sections written so far. A `headers`
+   * event's field section goes into `bytes` (starting where the previous
+   * one ended, at 0 for the first) encoded as `sendRequestEncoded` takes it.
+   *
+   * Returns how many events were written (0: none). An event that does not
+   * fit is kept and comes first next time; when the first event's field
+   * section alone is larger than `bytes`, returns minus the bytes it needs
+   * (nothing is lost: call again with a larger buffer).
+   *
+   * # Errors
+   * As `poll`, when no event was written; an error quiche returns after
+   * events were written is raised by the next call (or `poll`).
+   */
+  pollEvents(conn: Connection, nums: Float64Array, bytes: Uint8Array): number
   /**
    * Sends GOAWAY naming the last stream (server) or push (client) id we
    * will process.

@@ -4,9 +4,19 @@
 //! Header names and values cross as Latin-1 strings, like Node's `http`
 //! module, so any octet a peer sends survives the round trip. `poll()`
 //! returns a discriminated event or `null`.
+//!
+//! The batched calls make no JavaScript objects: `pollEvents` writes many
+//! events as numbers into a caller's `Float64Array` and their field sections
+//! into a caller's `Uint8Array`, and the `send…Encoded` calls take a field
+//! section in the same encoding (see [`encode_section`]). This is what the
+//! HTTP/3 driver uses; `poll()` and the `H3Header[]` calls stay for the rest.
 
 use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::Float64Array;
 use napi::bindgen_prelude::Uint8Array;
+use quiche::h3::Event;
+use quiche::h3::HeaderRef;
+use quiche::h3::NameValue;
 
 use crate::connection::to_u64;
 use crate::connection::JsConnection;
@@ -112,8 +122,71 @@ fn headers_in(list: &[H3Header]) -> Result<Vec<quiche::h3::Header>> {
 }
 
 fn headers_out(list: Vec<quiche::h3::Header>) -> Vec<H3Header> {
-  use quiche::h3::NameValue;
   list.iter().map(|h| H3Header { name: latin1(h.name()), value: latin1(h.value()) }).collect()
+}
+
+/// Bytes [`encode_section`] writes for `list`.
+fn section_len(list: &[quiche::h3::Header]) -> usize {
+  4 + list.iter().map(|h| 8 + h.name().len() + h.value().len()).sum::<usize>()
+}
+
+/// Writes a field section as the batched calls carry it: a u32 LE field
+/// count, then for each field a u32 LE name length, the name, a u32 LE value
+/// length and the value. `out` holds at least [`section_len`] bytes.
+fn encode_section(list: &[quiche::h3::Header], out: &mut [u8]) -> usize {
+  fn put(out: &mut [u8], at: usize, bytes: &[u8]) -> usize {
+    out[at..at + 4].copy_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out[at + 4..at + 4 + bytes.len()].copy_from_slice(bytes);
+    at + 4 + bytes.len()
+  }
+  out[0..4].copy_from_slice(&(list.len() as u32).to_le_bytes());
+  let mut at = 4;
+  for h in list {
+    at = put(out, at, h.name());
+    at = put(out, at, h.value());
+  }
+  at
+}
+
+/// Reads a field section written as [`encode_section`] does, borrowing from
+/// `buf`; bytes after the last field are ignored, so a reused buffer can be
+/// passed whole.
+fn decode_section(buf: &[u8]) -> Result<Vec<HeaderRef<'_>>> {
+  fn u32_at(buf: &[u8], at: usize) -> Result<usize> {
+    let b = buf.get(at..at + 4).ok_or_else(|| invalid_arg("the encoded field section is truncated"))?;
+    Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+  }
+  fn bytes_at<'a>(buf: &'a [u8], at: &mut usize) -> Result<&'a [u8]> {
+    let n = u32_at(buf, *at)?;
+    let start = *at + 4;
+    let b = buf
+      .get(start..start.saturating_add(n))
+      .ok_or_else(|| invalid_arg("the encoded field section is truncated"))?;
+    *at = start + n;
+    Ok(b)
+  }
+  let count = u32_at(buf, 0)?;
+  // Each field takes at least 8 bytes: a bad count cannot make us allocate much.
+  let mut list = Vec::with_capacity(count.min(buf.len() / 8));
+  let mut at = 4;
+  for _ in 0..count {
+    let name = bytes_at(buf, &mut at)?;
+    let value = bytes_at(buf, &mut at)?;
+    list.push(HeaderRef::new(name, value));
+  }
+  Ok(list)
+}
+
+/// The number `pollEvents` writes for each kind of event.
+fn event_code(ev: &Event) -> f64 {
+  match ev {
+    Event::Headers { .. } => 0.0,
+    Event::Data => 1.0,
+    Event::Finished => 2.0,
+    Event::Reset(_) => 3.0,
+    Event::PriorityUpdate => 4.0,
+    Event::GoAway => 5.0,
+  }
 }
 
 fn priority(urgency: u32, incremental: bool) -> Result<quiche::h3::Priority> {
@@ -127,6 +200,67 @@ fn priority(urgency: u32, incremental: bool) -> Result<quiche::h3::Priority> {
 #[napi(js_name = "H3Connection")]
 pub struct JsH3Connection {
   inner: quiche::h3::Connection,
+  /// An event polled from quiche that did not fit the caller's buffers:
+  /// the next `pollEvents` or `poll` returns it first.
+  stashed: Option<(u64, Event)>,
+  /// An error quiche returned after `pollEvents` had written events: raised
+  /// by the next call, once those events were handled.
+  deferred: Option<quiche::h3::Error>,
+}
+
+impl JsH3Connection {
+  /// The next event: the stashed one, the deferred error, then quiche's.
+  /// `Ok(None)` is quiche's `Done`.
+  fn next_event(&mut self, conn: &mut JsConnection) -> std::result::Result<Option<(u64, Event)>, quiche::h3::Error> {
+    if let Some(v) = self.stashed.take() {
+      return Ok(Some(v));
+    }
+    if let Some(e) = self.deferred.take() {
+      return Err(e);
+    }
+    match self.inner.poll(&mut conn.conn) {
+      Ok(v) => Ok(Some(v)),
+      Err(quiche::h3::Error::Done) => Ok(None),
+      Err(e) => Err(e),
+    }
+  }
+
+  fn request<T: NameValue>(&mut self, conn: &mut JsConnection, h: &[T], fin: bool) -> Result<f64> {
+    self.inner.send_request(&mut conn.conn, h, fin).map(|id| id as f64).map_err(h3_err)
+  }
+
+  fn response<T: NameValue>(
+    &mut self,
+    conn: &mut JsConnection,
+    id: u64,
+    h: &[T],
+    fin: bool,
+    urgency: Option<u32>,
+    incremental: Option<bool>,
+  ) -> Result<()> {
+    let r = match urgency {
+      Some(u) => {
+        let p = priority(u, incremental.unwrap_or(false))?;
+        self.inner.send_response_with_priority(&mut conn.conn, id, h, &p, fin)
+      }
+      None => self.inner.send_response(&mut conn.conn, id, h, fin),
+    };
+    r.map_err(|e| h3_stream_err(e, id))
+  }
+
+  fn additional<T: NameValue>(
+    &mut self,
+    conn: &mut JsConnection,
+    id: u64,
+    h: &[T],
+    is_trailer: bool,
+    fin: bool,
+  ) -> Result<()> {
+    self
+      .inner
+      .send_additional_headers(&mut conn.conn, id, h, is_trailer, fin)
+      .map_err(|e| h3_stream_err(e, id))
+  }
 }
 
 #[napi]
@@ -141,7 +275,7 @@ impl JsH3Connection {
   pub fn with_transport(conn: &mut JsConnection, config: &JsH3Config) -> Result<Self> {
     conn.live()?;
     let inner = quiche::h3::Connection::with_transport(&mut conn.conn, &config.inner).map_err(h3_err)?;
-    Ok(JsH3Connection { inner })
+    Ok(JsH3Connection { inner, stashed: None, deferred: None })
   }
 
   /// Sends a request; returns its stream id.
@@ -153,7 +287,20 @@ impl JsH3Connection {
   pub fn send_request(&mut self, conn: &mut JsConnection, headers: Vec<H3Header>, fin: bool) -> Result<f64> {
     conn.live()?;
     let h = headers_in(&headers)?;
-    self.inner.send_request(&mut conn.conn, &h, fin).map(|id| id as f64).map_err(h3_err)
+    self.request(conn, &h, fin)
+  }
+
+  /// `sendRequest` with the field section encoded as `pollEvents` writes
+  /// it (a u32 LE field count, then per field a u32 LE name length, the
+  /// name, a u32 LE value length, the value); bytes after it are ignored.
+  ///
+  /// # Errors
+  /// As `sendRequest`; `InvalidArgument` for a truncated section.
+  #[napi(catch_unwind)]
+  pub fn send_request_encoded(&mut self, conn: &mut JsConnection, encoded: &[u8], fin: bool) -> Result<f64> {
+    conn.live()?;
+    let h = decode_section(encoded)?;
+    self.request(conn, &h, fin)
   }
 
   /// Sends response headers, with an optional RFC 9218 priority.
@@ -174,14 +321,28 @@ impl JsH3Connection {
     conn.live()?;
     let id = to_u64("streamId", stream_id)?;
     let h = headers_in(&headers)?;
-    let r = match urgency {
-      Some(u) => {
-        let p = priority(u, incremental.unwrap_or(false))?;
-        self.inner.send_response_with_priority(&mut conn.conn, id, &h, &p, fin)
-      }
-      None => self.inner.send_response(&mut conn.conn, id, &h, fin),
-    };
-    r.map_err(|e| h3_stream_err(e, id))
+    self.response(conn, id, &h, fin, urgency, incremental)
+  }
+
+  /// `sendResponse` with the field section encoded as for
+  /// `sendRequestEncoded`.
+  ///
+  /// # Errors
+  /// As `sendResponse`; `InvalidArgument` for a truncated section.
+  #[napi(catch_unwind)]
+  pub fn send_response_encoded(
+    &mut self,
+    conn: &mut JsConnection,
+    stream_id: f64,
+    encoded: &[u8],
+    fin: bool,
+    urgency: Option<u32>,
+    incremental: Option<bool>,
+  ) -> Result<()> {
+    conn.live()?;
+    let id = to_u64("streamId", stream_id)?;
+    let h = decode_section(encoded)?;
+    self.response(conn, id, &h, fin, urgency, incremental)
   }
 
   /// Sends another header section: an informational (1xx) response before
@@ -198,10 +359,27 @@ impl JsH3Connection {
     conn.live()?;
     let id = to_u64("streamId", stream_id)?;
     let h = headers_in(&headers)?;
-    self
-      .inner
-      .send_additional_headers(&mut conn.conn, id, &h, is_trailer, fin)
-      .map_err(|e| h3_stream_err(e, id))
+    self.additional(conn, id, &h, is_trailer, fin)
+  }
+
+  /// `sendAdditionalHeaders` with the field section encoded as for
+  /// `sendRequestEncoded`.
+  ///
+  /// # Errors
+  /// As `sendAdditionalHeaders`; `InvalidArgument` for a truncated section.
+  #[napi(catch_unwind)]
+  pub fn send_additional_headers_encoded(
+    &mut self,
+    conn: &mut JsConnection,
+    stream_id: f64,
+    encoded: &[u8],
+    is_trailer: bool,
+    fin: bool,
+  ) -> Result<()> {
+    conn.live()?;
+    let id = to_u64("streamId", stream_id)?;
+    let h = decode_section(encoded)?;
+    self.additional(conn, id, &h, is_trailer, fin)
   }
 
   /// Sends body bytes; returns how many were taken, or `null` when the
@@ -232,18 +410,16 @@ impl JsH3Connection {
     }
   }
 
-  /// The next HTTP/3 event, or `null` when there is none.
+  /// The next HTTP/3 event, or `null` when there is none. An event
+  /// `pollEvents` could not fit comes first, so the two can be mixed.
   ///
   /// # Errors
   /// An HTTP/3 or transport error name when the peer broke the protocol;
   /// quiche has then queued a CONNECTION_CLOSE with the matching code.
   #[napi(catch_unwind)]
   pub fn poll(&mut self, conn: &mut JsConnection) -> Result<Option<H3Event>> {
-    use quiche::h3::Event;
-    let (id, ev) = match self.inner.poll(&mut conn.conn) {
-      Ok(v) => v,
-      Err(quiche::h3::Error::Done) => return Ok(None),
-      Err(e) => return Err(h3_err(e)),
+    let Some((id, ev)) = self.next_event(conn).map_err(h3_err)? else {
+      return Ok(None);
     };
     let base = |kind: &str| H3Event {
       kind: kind.to_string(),
@@ -264,6 +440,74 @@ impl JsH3Connection {
       Event::PriorityUpdate => base("priorityUpdate"),
       Event::GoAway => base("goaway"),
     }))
+  }
+
+  /// Polls quiche until it has no event left or `nums` is full, writing
+  /// each event as four numbers into `nums`: its kind (0 `headers`,
+  /// 1 `data`, 2 `finished`, 3 `reset`, 4 `priorityUpdate`, 5 `goaway`), the
+  /// stream id (for `goaway`, the id the peer named), `moreFrames` as 1 or 0
+  /// for `headers` or the error code for `reset` (else 0), and the end
+  /// offset in `bytes` of the field sections written so far. A `headers`
+  /// event's field section goes into `bytes` (starting where the previous
+  /// one ended, at 0 for the first) encoded as `sendRequestEncoded` takes it.
+  ///
+  /// Returns how many events were written (0: none). An event that does not
+  /// fit is kept and comes first next time; when the first event's field
+  /// section alone is larger than `bytes`, returns minus the bytes it needs
+  /// (nothing is lost: call again with a larger buffer).
+  ///
+  /// # Errors
+  /// As `poll`, when no event was written; an error quiche returns after
+  /// events were written is raised by the next call (or `poll`).
+  #[napi(catch_unwind)]
+  pub fn poll_events(&mut self, conn: &mut JsConnection, mut nums: Float64Array, mut bytes: Uint8Array) -> Result<i64> {
+    // SAFETY: the views are only used during this synchronous call.
+    let nums = unsafe { nums.as_mut() };
+    let bytes = unsafe { bytes.as_mut() };
+    if nums.len() < 4 {
+      return Err(invalid_arg("nums must hold at least one event (4 numbers)"));
+    }
+    let max = nums.len() / 4;
+    let mut count = 0;
+    let mut end = 0;
+    while count < max {
+      let (id, ev) = match self.next_event(conn) {
+        Ok(Some(v)) => v,
+        Ok(None) => break,
+        Err(e) if count == 0 => return Err(h3_err(e)),
+        Err(e) => {
+          self.deferred = Some(e);
+          break;
+        }
+      };
+      let detail = match &ev {
+        Event::Headers { list, more_frames } => {
+          let need = section_len(list);
+          if end + need > bytes.len() {
+            self.stashed = Some((id, ev));
+            if count == 0 {
+              return Ok(-(need as i64));
+            }
+            break;
+          }
+          end += encode_section(list, &mut bytes[end..]);
+          if *more_frames {
+            1.0
+          } else {
+            0.0
+          }
+        }
+        Event::Reset(code) => *code as f64,
+        _ => 0.0,
+      };
+      let at = count * 4;
+      nums[at] = event_code(&ev);
+      nums[at + 1] = id as f64;
+      nums[at + 2] = detail;
+      nums[at + 3] = end as f64;
+      count += 1;
+    }
+    Ok(count as i64)
   }
 
   /// Sends GOAWAY naming the last stream (server) or push (client) id we
