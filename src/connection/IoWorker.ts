@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   asapScheduler,
   asyncScheduler,
@@ -26,6 +25,7 @@ import type { DatagramSender } from '../socket/DatagramSender';
 import type { Incoming, SocketAddress } from '../socket/Incoming';
 import { diagnostics } from '../metrics/diagnostics';
 import { cidHex } from '../router/connectionId';
+import { secureRandomBytes } from '../router/secureRandomBytes';
 import { GRACEFUL_SHUTDOWN, type ConnectionShutdownBehaviour } from './ConnectionShutdownBehaviour';
 import type { ConnectionStage } from './ConnectionStage';
 import type { HandshakeInfo } from './HandshakeInfo';
@@ -148,9 +148,14 @@ export class IoWorker<C extends WorkerConnection> {
     return this.stageValue;
   }
 
-  /** Statistics taken when the connection closed; `null` before. */
+  /**
+   * Statistics of the closed connection; `null` before it closed. Read on first use: quiche's
+   * counters no longer move once the worker has stopped, and building the snapshot costs more than
+   * the rest of a connection's close.
+   */
   get finalStats(): QuicConnectionStats | null {
-    return this.closedStats;
+    if (this.stageValue !== 'closed') return null;
+    return (this.closedStats ??= readConnectionStats(this.params.conn));
   }
 
   /**
@@ -379,7 +384,7 @@ export class IoWorker<C extends WorkerConnection> {
         const cid = cids.generator.newConnectionId();
         cids.map(cid);
         try {
-          conn.newScid(cid, randomBytes(16), false);
+          conn.newScid(cid, secureRandomBytes(16), false);
         } catch {
           cids.unmap(cid);
           break;
@@ -558,7 +563,6 @@ export class IoWorker<C extends WorkerConnection> {
       }
     }
     this.flushQuietly();
-    this.closedStats = readConnectionStats(conn);
     if (cids.pendingCid) cids.unmap(cids.pendingCid);
     for (const cid of conn.sourceIds()) cids.unmap(cid);
     for (let cid = conn.retiredScidNext(); cid !== null; cid = conn.retiredScidNext()) cids.unmap(cid);

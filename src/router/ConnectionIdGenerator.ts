@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { secureRandomBytes } from './secureRandomBytes';
 
 /**
  * Makes the source connection IDs a server hands out: tokio-quiche's `ConnectionIdGenerator`.
@@ -33,7 +33,7 @@ export class SimpleConnectionIdGenerator implements ConnectionIdGenerator {
   }
 
   newConnectionId(): Uint8Array {
-    return randomBytes(this.length);
+    return secureRandomBytes(this.length);
   }
 
   verifyConnectionId(): void {}
