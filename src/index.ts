@@ -100,3 +100,17 @@ export { connect$, type ConnectHttp3Options } from './http3/connect';
 export type { ClientH3Connection } from './http3/ClientH3Connection';
 export type { ServerH3Connection } from './http3/ServerH3Connection';
 export type { H3ConnectionLike, H3QuicheConnection, H3ConnectionFactory } from './http3/H3ConnectionLike';
+
+/* hq-interop (HTTP/0.9 over QUIC) */
+export { HqDriver } from './hq/HqDriver';
+export { ServerHqDriver } from './hq/ServerHqDriver';
+export { ClientHqDriver } from './hq/ClientHqDriver';
+export type { HqEvent } from './hq/HqEvent';
+export type { HqRequest, HqHandler, HqBodyInit, HqResponseInit } from './hq/HqRequest';
+export { formatHqRequest, parseHqRequest, MAX_HQ_REQUEST_LINE } from './hq/hqRequestLine';
+export { HQ_NO_ERROR, HQ_INTERNAL_ERROR, HQ_BAD_REQUEST, HQ_NOT_FOUND, HQ_REQUEST_CANCELLED } from './hq/hqWireCodes';
+export { serveHq, HQ_INTEROP_ALPN } from './hq/serveHq';
+export { connectHq$, type ConnectHqOptions } from './hq/connectHq';
+export { directoryHandler } from './hq/directoryHandler';
+export type { ClientHqConnection } from './hq/ClientHqConnection';
+export type { ServerHqConnection } from './hq/ServerHqConnection';
