@@ -11,6 +11,7 @@ import type { Metrics } from '../metrics/Metrics';
 import { napi, type QuicheConnection } from '../native/binding';
 import { fromNativeError } from '../native/errors';
 import { resolveHttp3Settings, toH3ConfigOptions, type Http3Settings } from '../settings/Http3Settings';
+import { BatchedH3Connection } from './BatchedH3Connection';
 import type { H3Command } from './H3Command';
 import type { H3ConnectionFactory, H3ConnectionLike, H3QuicheConnection } from './H3ConnectionLike';
 import type { H3DriverPort } from './H3Controller';
@@ -43,8 +44,8 @@ export interface H3DriverOptions {
    */
   readonly maxBufferedChunks?: number;
   /**
-   * Makes the HTTP/3 layer in `onConnEstablished`. Defaults to `napi.H3Connection.withTransport`;
-   * specs pass a fake.
+   * Makes the HTTP/3 layer in `onConnEstablished`. Defaults to `BatchedH3Connection.withTransport`
+   * (the native layer over its batched calls); specs pass a fake.
    */
   readonly createH3Connection?: H3ConnectionFactory;
 }
@@ -85,8 +86,7 @@ function sharedRecvBuffer(size: number): Uint8Array {
   return recvBuffer.subarray(0, size);
 }
 
-const defaultFactory: H3ConnectionFactory = (qconn, config) =>
-  napi.H3Connection.withTransport(qconn as QuicheConnection, config) as unknown as H3ConnectionLike;
+const defaultFactory: H3ConnectionFactory = (qconn, config) => BatchedH3Connection.withTransport(qconn, config);
 
 /**
  * The HTTP/3 driver: tokio-quiche's `H3Driver`, an {@link ApplicationOverQuic} that speaks HTTP/3
