@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 
+import { decodeFieldSection, encodeFieldSection } from '../../src/http3/h3FieldSection';
 import { napi } from '../../src/native/binding';
 import { NativePair, thrown } from '../helpers/nativePair';
 
@@ -169,5 +170,168 @@ describe('native HTTP/3', () => {
     pair.advance();
 
     expect(pollAll(server, pair.server)).toEqual([{ type: 'reset', streamId, errorCode: 0x10c }]);
+  });
+
+  describe('batched calls', () => {
+    const KINDS = ['headers', 'data', 'finished', 'reset', 'priorityUpdate', 'goaway'];
+
+    /** One `pollEvents` call, decoded; `needed` when the first field section did not fit. */
+    function pollEvents(h3: napi.H3Connection, conn: napi.Connection, maxEvents: number, bytes = Buffer.alloc(16 * 1024)) {
+      const nums = new Float64Array(maxEvents * 4);
+      const n = h3.pollEvents(conn, nums, bytes);
+      if (n < 0) return { events: [], needed: -n };
+      const events: napi.H3Event[] = [];
+      let start = 0;
+      for (let i = 0; i < n; i++) {
+        const [kind, streamId, detail, end] = nums.subarray(i * 4, i * 4 + 4);
+        const e: napi.H3Event = { type: KINDS[kind!]!, streamId: streamId! };
+        if (kind === 0) Object.assign(e, { headers: decodeFieldSection(bytes, start, end!), moreFrames: detail === 1 });
+        if (kind === 3) e.errorCode = detail!;
+        if (kind !== 0) expect(end).toBe(start);
+        events.push(e);
+        start = end!;
+      }
+      return { events, needed: 0 };
+    }
+
+    it('should return many events in one call, in the order poll() returns them', () => {
+      const a = h3Pair();
+      const b = h3Pair();
+      for (const { pair, client } of [a, b]) {
+        for (let i = 0; i < 40; i++) client.sendRequest(pair.client, [...GET, { name: 'x-n', value: String(i) }], true);
+        pair.advance();
+      }
+
+      const batched = pollEvents(a.server, a.pair.server, 128).events;
+      expect(batched).toHaveLength(80);
+      expect(pollEvents(a.server, a.pair.server, 128).events).toEqual([]);
+      expect(batched).toEqual(pollAll(b.server, b.pair.server));
+      expect(batched[0]).toEqual({ type: 'headers', streamId: 0, moreFrames: false, headers: [...GET, { name: 'x-n', value: '0' }] });
+    });
+
+    it('should keep the events beyond a full batch for the next call', () => {
+      const { pair, client, server } = h3Pair();
+      for (let i = 0; i < 3; i++) client.sendRequest(pair.client, GET, true);
+      pair.advance();
+
+      const first = pollEvents(server, pair.server, 4).events;
+      const rest = pollEvents(server, pair.server, 4).events;
+      expect(first).toHaveLength(4);
+      expect([...first, ...rest].map((e) => `${e.type} ${e.streamId}`).sort()).toEqual(
+        ['finished 0', 'finished 4', 'finished 8', 'headers 0', 'headers 4', 'headers 8'].sort(),
+      );
+    });
+
+    it('should ask for a larger buffer for a field section that does not fit, and lose nothing', () => {
+      const { pair, client, server } = h3Pair();
+      const big = 'v'.repeat(3000);
+      client.sendRequest(pair.client, [...GET, { name: 'x-big', value: big }], true);
+      pair.advance();
+
+      const small = pollEvents(server, pair.server, 16, Buffer.alloc(64));
+      expect(small.events).toEqual([]);
+      // The count, then the five fields with their lengths.
+      const expected = 4 + [...GET, { name: 'x-big', value: big }].reduce((n, h) => n + 8 + h.name.length + h.value.length, 0);
+      expect(small.needed).toBe(expected);
+
+      const { events } = pollEvents(server, pair.server, 16, Buffer.alloc(small.needed));
+      expect(events.map((e) => e.type)).toEqual(['headers', 'finished']);
+      expect(events[0]?.headers).toContainEqual({ name: 'x-big', value: big });
+    });
+
+    it('should stop before a field section that does not fit behind others, and return it first next time', () => {
+      const { pair, client, server } = h3Pair();
+      client.sendRequest(pair.client, GET, false);
+      pair.advance();
+      client.sendRequest(pair.client, [...GET, { name: 'x-big', value: 'v'.repeat(500) }], false);
+      pair.advance();
+
+      // Room for the first section only: the second waits in the addon.
+      const bytes = Buffer.alloc(200);
+      const first = pollEvents(server, pair.server, 16, bytes).events;
+      const second = pollEvents(server, pair.server, 16, Buffer.alloc(1024)).events;
+      expect([...first, ...second].map((e) => e.type)).toEqual(['headers', 'headers']);
+      expect(first).toHaveLength(1);
+      expect(second[0]?.headers).toContainEqual({ name: 'x-big', value: 'v'.repeat(500) });
+    });
+
+    it('should let poll() return an event pollEvents kept', () => {
+      const { pair, client, server } = h3Pair();
+      const streamId = client.sendRequest(pair.client, [...GET, { name: 'x-big', value: 'v'.repeat(300) }], true);
+      pair.advance();
+
+      expect(pollEvents(server, pair.server, 16, Buffer.alloc(32)).needed).toBeGreaterThan(300);
+      const kept = server.poll(pair.server);
+      expect(kept).toMatchObject({ type: 'headers', streamId, moreFrames: false });
+      expect(kept?.headers).toContainEqual({ name: 'x-big', value: 'v'.repeat(300) });
+      expect(server.poll(pair.server)).toEqual({ type: 'finished', streamId });
+      expect(server.poll(pair.server)).toBeNull();
+    });
+
+    it('should return the events before a protocol error, and raise the error on the next call', () => {
+      const { pair, client, server } = h3Pair();
+      // A GOAWAY, then a DATA frame on the client's control stream (stream 2): FrameUnexpected.
+      client.sendGoaway(pair.client, 0);
+      pair.client.streamSend(2, Buffer.from([0x00, 0x00]), false);
+      pair.advance();
+
+      expect(pollEvents(server, pair.server, 16).events).toEqual([{ type: 'goaway', streamId: 0 }]);
+      const error = thrown(() => pollEvents(server, pair.server, 16));
+      expect(error.code).toBe('FrameUnexpected');
+      // quiche closed the connection with H3_FRAME_UNEXPECTED (0x105); nothing more comes.
+      expect(pair.server.localError()).toMatchObject({ isApp: true, errorCode: 0x105 });
+      expect(pollEvents(server, pair.server, 16).events).toEqual([]);
+    });
+
+    it('should raise a deferred error from poll() too', () => {
+      const { pair, client, server } = h3Pair();
+      client.sendGoaway(pair.client, 0);
+      pair.client.streamSend(2, Buffer.from([0x00, 0x00]), false);
+      pair.advance();
+
+      expect(pollEvents(server, pair.server, 16).events).toHaveLength(1);
+      expect(thrown(() => server.poll(pair.server)).code).toBe('FrameUnexpected');
+    });
+
+    it('should send encoded field sections: request, response, informational and trailers', () => {
+      const { pair, client, server } = h3Pair();
+      const streamId = client.sendRequestEncoded(pair.client, encodeFieldSection([...GET, { name: 'x-latin1', value: 'caf\u00e9' }]), true);
+      pair.advance();
+      const [request] = pollAll(server, pair.server);
+      expect(request?.headers).toEqual([...GET, { name: 'x-latin1', value: 'caf\u00e9' }]);
+
+      // quiche takes the first section (here a 1xx) with sendResponse, the later ones as additional.
+      server.sendResponseEncoded(pair.server, streamId, encodeFieldSection([{ name: ':status', value: '103' }]), false, 0, true);
+      server.sendAdditionalHeadersEncoded(pair.server, streamId, encodeFieldSection([{ name: ':status', value: '200' }]), false, false);
+      server.sendAdditionalHeadersEncoded(pair.server, streamId, encodeFieldSection([{ name: 'x-trailer', value: '1' }]), true, true);
+      pair.advance();
+      const events = pollAll(client, pair.client);
+      expect(events.map((e) => e.headers ?? e.type)).toEqual([
+        [{ name: ':status', value: '103' }],
+        [{ name: ':status', value: '200' }],
+        [{ name: 'x-trailer', value: '1' }],
+        'finished',
+      ]);
+    });
+
+    it('should refuse a truncated encoded field section with InvalidArgument', () => {
+      const { pair, client } = h3Pair();
+      const encoded = Buffer.from(encodeFieldSection(GET).subarray(0, 20));
+      const error = thrown(() => client.sendRequestEncoded(pair.client, encoded, true));
+      expect(error.code).toBe('InvalidArgument');
+      expect(error.message).toContain('truncated');
+    });
+
+    it('should refuse a character outside Latin-1 before encoding, as the H3Header[] calls do', () => {
+      const { pair, client } = h3Pair();
+      const native = thrown(() => client.sendRequest(pair.client, [...GET, { name: 'x-emoji', value: 'caf\u00e9 \u2603' }], true));
+      const encoded = thrown(() => encodeFieldSection([...GET, { name: 'x-emoji', value: 'caf\u00e9 \u2603' }]));
+      const longName = thrown(() => encodeFieldSection([{ name: `x-${'\u0100'.repeat(100)}`, value: '' }]));
+      expect(encoded.code).toBe('InvalidArgument');
+      expect(encoded.code).toBe(native.code);
+      expect(encoded.message).toBe('header value "café ☃" has a character outside Latin-1');
+      expect(longName.code).toBe('InvalidArgument');
+      expect(longName.message).toContain('header name');
+    });
   });
 });

@@ -1,0 +1,134 @@
+import { lastValueFrom } from 'rxjs';
+
+import { QuicError } from '../../src/errors/QuicError';
+import { BatchedH3Connection } from '../../src/http3/BatchedH3Connection';
+import type { H3Header } from '../../src/http3/H3Headers';
+import { napi } from '../../src/native/binding';
+import { connectH3, startH3Server } from '../helpers/h3Loopback';
+import { NativePair, thrown } from '../helpers/nativePair';
+
+const GET: H3Header[] = [
+  { name: ':method', value: 'GET' },
+  { name: ':scheme', value: 'https' },
+  { name: ':authority', value: 'localhost' },
+  { name: ':path', value: '/' },
+];
+
+/** Two HTTP/3 ends over an in-memory pair: the server batched, the client plain native. */
+function pair() {
+  const p = NativePair.connect({ client: { alpn: ['h3'] }, server: { alpn: ['h3'] } });
+  p.handshake();
+  const config = new napi.H3Config();
+  const client = napi.H3Connection.withTransport(p.client, config);
+  const server = BatchedH3Connection.withTransport(p.server, config);
+  p.advance();
+  return { pair: p, client, server };
+}
+
+function drain(h3: BatchedH3Connection, conn: napi.Connection): napi.H3Event[] {
+  const events: napi.H3Event[] = [];
+  for (let e = h3.poll(conn); e !== null; e = h3.poll(conn)) events.push(e);
+  return events;
+}
+
+describe('BatchedH3Connection', () => {
+  it('should serve more events than one batch holds, in order, then null', () => {
+    const { pair: p, client, server } = pair();
+    // 90 requests (the pair allows 100 streams): 180 events, more than the 128 of one crossing.
+    for (let i = 0; i < 90; i++) client.sendRequest(p.client, [...GET, { name: 'x-n', value: String(i) }], true);
+    p.advance();
+
+    const events = drain(server, p.server);
+    expect(events).toHaveLength(180);
+    for (let i = 0; i < 90; i++) {
+      const mine = events.filter((e) => e.streamId === i * 4);
+      expect(mine.map((e) => e.type)).toEqual(['headers', 'finished']);
+      expect(mine[0]).toMatchObject({ moreFrames: false, headers: [...GET, { name: 'x-n', value: String(i) }] });
+    }
+    expect(server.poll(p.server)).toBeNull();
+  });
+
+  it('should grow its buffer for a field section larger than it', () => {
+    const { pair: p, client, server } = pair();
+    // More than the 16 KiB the buffer starts with; Huffman-coded 'a's fit quiche's first congestion window.
+    const big = 'a'.repeat(17_000);
+    const streamId = client.sendRequest(p.client, [...GET, { name: 'x-big', value: big }], false);
+    p.advance();
+
+    const [headers, ...rest] = drain(server, p.server);
+    expect(rest).toEqual([]);
+    expect(headers).toMatchObject({ type: 'headers', streamId, moreFrames: true });
+    expect(headers?.headers?.[4]).toEqual({ name: 'x-big', value: big });
+  });
+
+  it('should carry every octet of names and values as Latin-1, both ways', () => {
+    const { pair: p, client, server } = pair();
+    const all = Array.from({ length: 256 }, (_, i) => String.fromCharCode(i)).join('');
+    const streamId = client.sendRequest(p.client, [...GET, { name: 'x-all', value: all }], true);
+    p.advance();
+    expect(drain(server, p.server)[0]?.headers).toContainEqual({ name: 'x-all', value: all });
+
+    server.sendResponse(p.server, streamId, [{ name: ':status', value: '200' }, { name: 'x-all', value: all }], true, 3, true);
+    p.advance();
+    expect(client.poll(p.client)?.headers).toContainEqual({ name: 'x-all', value: all });
+  });
+
+  it('should report the reset code and goaway id', () => {
+    const { pair: p, client, server } = pair();
+    const streamId = client.sendRequest(p.client, GET, false);
+    p.advance();
+    drain(server, p.server);
+    p.client.streamShutdown(streamId, napi.Shutdown.Write, 0x10c);
+    client.sendGoaway(p.client, 0);
+    p.advance();
+
+    expect(drain(server, p.server).sort((a, b) => a.type.localeCompare(b.type))).toEqual([
+      expect.objectContaining({ type: 'goaway', streamId: 0 }),
+      expect.objectContaining({ type: 'reset', streamId, errorCode: 0x10c }),
+    ]);
+  });
+
+  it('should serve the events before a protocol error, then throw it', () => {
+    const { pair: p, client, server } = pair();
+    client.sendGoaway(p.client, 0);
+    p.client.streamSend(2, Buffer.from([0x00, 0x00]), false); // DATA on the control stream
+    p.advance();
+
+    expect(server.poll(p.server)).toMatchObject({ type: 'goaway', streamId: 0 });
+    expect(thrown(() => server.poll(p.server)).code).toBe('FrameUnexpected');
+  });
+
+  it('should refuse a header outside Latin-1 with InvalidArgument and send nothing', () => {
+    const { pair: p, client, server } = pair();
+    const streamId = client.sendRequest(p.client, GET, true);
+    p.advance();
+    drain(server, p.server);
+
+    const error = thrown(() => server.sendResponse(p.server, streamId, [{ name: ':status', value: '200' }, { name: 'x', value: '\u2603' }], true));
+    expect(error).toBeInstanceOf(QuicError);
+    expect(error.code).toBe('InvalidArgument');
+    expect(error.message).toBe('header value "\u2603" has a character outside Latin-1');
+    // The stream is untouched: a valid response still goes out.
+    server.sendResponse(p.server, streamId, [{ name: ':status', value: '204' }], true);
+    p.advance();
+    expect(client.poll(p.client)).toMatchObject({ type: 'headers', headers: [{ name: ':status', value: '204' }] });
+  });
+
+  it('should make a driver reset a response whose header is outside Latin-1, as before', async () => {
+    const server = await startH3Server(() => ({ status: 200, headers: { 'x-snow': '\u2603' }, body: 'never' }));
+    const client = await connectH3(server.port);
+    try {
+      await expect(lastValueFrom(client.conn.controller.request({ ':path': '/' }))).rejects.toMatchObject({
+        code: 'StreamReset',
+        applicationCode: 0x102, // H3_INTERNAL_ERROR
+      });
+      const events = server.connections[0]!.events;
+      const failed = events.find((e) => e.type === 'responseError');
+      expect(failed).toMatchObject({ error: { code: 'InvalidArgument' } });
+      expect(String((failed as { error: Error }).error.message)).toContain('outside Latin-1');
+    } finally {
+      client.close();
+      server.close();
+    }
+  });
+});
