@@ -2,8 +2,9 @@
 # Installs the quiche-based Rust peers into interop/.peers/bin/ (git-ignored), idempotently:
 #   - tokio-quiche's example `async_http3_server` (HTTP/3 server with GET /stream-bytes/<n>),
 #     used by bench/h3-bulk.ts as a "quiche on a real async I/O path" bulk server;
-#   - quiche's examples `http3-server`, `http3-client`, `server`, `client` (teaching programs:
-#     fixed 127.0.0.1:4433, certs from ./examples/, always a Retry; protocol peers, not speed peers).
+#   - quiche's examples `http3-server`, `http3-client` (h3) and `server`, `client` (hq-interop,
+#     HTTP/0.9: what interop/run.ts uses for every case but `http3`). Teaching programs: fixed
+#     127.0.0.1:4433, certs from ./examples/, always a Retry; protocol peers, not speed peers.
 #
 #   interop/install-rust-peers.sh               # both (tokio-quiche first)
 #   interop/install-rust-peers.sh tokio-quiche  # only async_http3_server

@@ -2,7 +2,7 @@
  * Interop harness: independent QUIC / HTTP/3 stacks against rxjs-quiche on loopback, both roles.
  *
  *   npx ts-node --transpile-only interop/run.ts [--peers ngtcp2,aioquic,tokio-quiche,quiche]
- *       [--cases handshake,transferloss,...] [--roles server,client,control] [--quick] [--keep]
+ *       [--cases handshake,transferloss,...] [--roles server,client,control] [--alpn auto|h3|hq] [--quick] [--keep]
  *
  * Roles:
  * - `server`: OUR server (listen$ + serveHttp3 on 127.0.0.1 or ::1), the peer's client fetches from it.
@@ -10,8 +10,10 @@
  * - `control`: the peer's client against the peer's own server, same relay and checks (shows that a
  *   check can pass).
  *
- * Cases follow the QUIC Interop Runner (testcases_quic.py; see /work/shared/PEERS.md B), over h3
- * (neither ngtcp2's Debian binaries nor our library speak hq-interop). The cases that need an
+ * Cases follow the QUIC Interop Runner (testcases_quic.py; see /work/shared/PEERS.md B). As in the
+ * runner, every case but `http3` runs over hq-interop (HTTP/0.9, our serveHq / connectHq$) where
+ * the peer speaks it (aioquic, quiche's `server` / `client`), and over h3 with the peers that speak
+ * only h3 (ngtcp2's Debian binaries, tokio-quiche, Chromium); `--alpn h3|hq|auto` overrides. The cases that need an
  * impaired network run through interop/relay.ts (delay, bursty loss, drop list, corruption,
  * blackhole, rebinding, bandwidth cap). Checks that need a pcap in the runner are done with what each
  * side exposes: the relay's accounting (versions, packet types, amplification, paths), qlogs (ours,
@@ -32,9 +34,21 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { from, lastValueFrom, mergeMap, switchMap, take, toArray, type Subscription } from 'rxjs';
+import { firstValueFrom, from, lastValueFrom, map, mergeMap, type Observable, switchMap, take, toArray, type Subscription } from 'rxjs';
 
-import { ConnectionParams, connect$, DefaultMetrics, listen$, type QuicheConnection, serveHttp3 } from '../src';
+import {
+  ConnectionParams,
+  connect$,
+  connectHq$,
+  DefaultMetrics,
+  directoryHandler,
+  HQ_INTEROP_ALPN,
+  listen$,
+  type QuicCommand,
+  type QuicheConnection,
+  serveHq,
+  serveHttp3,
+} from '../src';
 import { CHROMIUM, chromiumArgs, spkiPin } from './chromium';
 import { Relay, type RelayOptions } from './relay';
 
@@ -84,6 +98,15 @@ export type CaseName = (typeof ALL_CASES)[number];
  * which shows a check can pass where our library fails it (not part of the default run).
  */
 export type Role = 'server' | 'client' | 'control';
+/** The application protocol of a case: HTTP/3, or hq-interop (HTTP/0.9 over QUIC, the runner's default). */
+export type Proto = 'h3' | 'hq';
+/**
+ * How `--alpn` picks the protocol: `auto` (the runner's rule: hq-interop for every case but
+ * `http3` where the peer speaks it in that role, else h3), or one protocol for every case.
+ */
+export type AlpnMode = Proto | 'auto';
+/** The runner's case that is HTTP/3 by definition: always h3. */
+const H3_ONLY_CASE: CaseName = 'http3';
 
 /** This directory. */
 export const INTEROP_DIR = __dirname;
@@ -98,6 +121,9 @@ const AIOQUIC_EXAMPLES = path.join(PEERS_DIR, `aioquic-${AIOQUIC_VERSION}`, 'exa
 const TOKIO_QUICHE_SERVER = path.join(PEERS_DIR, 'bin', 'async_http3_server');
 const QUICHE_H3_SERVER = path.join(PEERS_DIR, 'bin', 'http3-server');
 const QUICHE_H3_CLIENT = path.join(PEERS_DIR, 'bin', 'http3-client');
+/** quiche's hq-interop examples (`server`, `client`), built with the HTTP/3 ones. */
+const QUICHE_HQ_SERVER = path.join(PEERS_DIR, 'bin', 'server');
+const QUICHE_HQ_CLIENT = path.join(PEERS_DIR, 'bin', 'client');
 /** quiche's http3-server binds this, hard-coded. */
 const QUICHE_SERVER_PORT = 4433;
 
@@ -147,6 +173,8 @@ export interface CaseResult {
   peer: PeerName;
   role: Role;
   testCase: CaseName;
+  /** The application protocol the case ran over (absent when it could not be chosen). */
+  proto?: Proto;
   /** True only when `status` is `passed`. */
   ok: boolean;
   status: CaseStatus;
@@ -162,7 +190,7 @@ export function missingPeers(peers: readonly PeerName[]): string[] {
   }
   if (peers.includes('tokio-quiche') && !fs.existsSync(TOKIO_QUICHE_SERVER)) missing.push(TOKIO_QUICHE_SERVER);
   if (peers.includes('chromium') && !fs.existsSync(CHROMIUM)) missing.push(CHROMIUM);
-  if (peers.includes('quiche')) for (const f of [QUICHE_H3_SERVER, QUICHE_H3_CLIENT]) if (!fs.existsSync(f)) missing.push(f);
+  if (peers.includes('quiche')) for (const f of [QUICHE_H3_SERVER, QUICHE_H3_CLIENT, QUICHE_HQ_SERVER, QUICHE_HQ_CLIENT]) if (!fs.existsSync(f)) missing.push(f);
   if (peers.includes('aioquic')) {
     for (const f of [PYTHON, path.join(AIOQUIC_EXAMPLES, 'http3_client.py'), path.join(AIOQUIC_EXAMPLES, 'http3_server.py')]) {
       if (!fs.existsSync(f)) missing.push(f);
@@ -535,7 +563,7 @@ interface OurServer {
 
 async function startOurServer(
   fx: Fixture,
-  opts: { retry: boolean; earlyData: boolean; host?: string; qlogDir?: string; activeConnectionIdLimit?: number; maxIdleTimeout?: number },
+  opts: { retry: boolean; earlyData: boolean; proto: Proto; host?: string; qlogDir?: string; activeConnectionIdLimit?: number; maxIdleTimeout?: number },
 ): Promise<OurServer> {
   const host = opts.host ?? '127.0.0.1';
   const socket = udpSocket(host);
@@ -548,6 +576,7 @@ async function startOurServer(
       maxIdleTimeout: opts.maxIdleTimeout ?? 10_000,
       ...(opts.qlogDir ? { qlogDir: opts.qlogDir } : {}),
       ...(opts.activeConnectionIdLimit ? { activeConnectionIdLimit: opts.activeConnectionIdLimit } : {}),
+      ...(opts.proto === 'hq' ? { alpn: [HQ_INTEROP_ALPN] } : {}),
     },
     { certChain: fx.certPem, privateKey: fx.keyPem },
   );
@@ -560,32 +589,50 @@ async function startOurServer(
     earlyRequests: 0,
     stop: async () => undefined,
   };
-  const sub: Subscription = listen$(socket, params, { metrics })
-    .pipe(
-      serveHttp3((req) => {
-        server.requests++;
-        if (req.isInEarlyData) server.earlyRequests++;
-        const p = decodeURIComponent(req.path.split('?')[0] ?? '/').replace(/^\/+/, '');
-        if (/^\d+$/.test(p)) return { status: 200, body: Buffer.alloc(Number(p), 0x5a) };
-        if (p.includes('/') || p.startsWith('.')) return { status: 403 };
-        const f = path.join(fx.www, p);
-        if (!fs.existsSync(f)) return { status: 404, body: 'not found\n' };
-        const body = fs.readFileSync(f);
-        const type = p.endsWith('.html') ? { 'content-type': 'text/html; charset=utf-8' } : {};
-        return { status: 200, headers: { 'content-length': body.length, ...type }, body };
-      }),
-    )
-    .subscribe(({ controller }) => {
-      const entry: { resumed?: boolean; peerFamily?: string } = {};
-      server.connections.push(entry);
-      controller.quicCommand({
-        type: 'custom',
-        run: (q: QuicheConnection) => {
-          entry.resumed = q.isResumed();
-          entry.peerFamily = q.pathStats().find((p) => p.active)?.peerAddr.family;
-        },
-      });
+  // Records a connection's resumption and peer address family once it runs.
+  const onConnection = (quicCommand: (c: QuicCommand) => void): void => {
+    const entry: { resumed?: boolean; peerFamily?: string } = {};
+    server.connections.push(entry);
+    quicCommand({
+      type: 'custom',
+      run: (q: QuicheConnection) => {
+        entry.resumed = q.isResumed();
+        entry.peerFamily = q.pathStats().find((p) => p.active)?.peerAddr.family;
+      },
     });
+  };
+  const conns$ = listen$(socket, params, { metrics });
+  // hq-interop: the same routes as over h3 (digits → that many bytes; files under www, streamed).
+  const files = directoryHandler(fx.www);
+  const sub: Subscription =
+    opts.proto === 'hq'
+      ? conns$
+          .pipe(
+            serveHq((req) => {
+              server.requests++;
+              if (req.isInEarlyData) server.earlyRequests++;
+              const p = decodeURIComponent(req.path.split('?')[0] ?? '/').replace(/^\/+/, '');
+              if (/^\d+$/.test(p)) return Buffer.alloc(Number(p), 0x5a);
+              return files(req);
+            }),
+          )
+          .subscribe(({ driver }) => onConnection((c) => driver.quicCommand(c)))
+      : conns$
+          .pipe(
+            serveHttp3((req) => {
+              server.requests++;
+              if (req.isInEarlyData) server.earlyRequests++;
+              const p = decodeURIComponent(req.path.split('?')[0] ?? '/').replace(/^\/+/, '');
+              if (/^\d+$/.test(p)) return { status: 200, body: Buffer.alloc(Number(p), 0x5a) };
+              if (p.includes('/') || p.startsWith('.')) return { status: 403 };
+              const f = path.join(fx.www, p);
+              if (!fs.existsSync(f)) return { status: 404, body: 'not found\n' };
+              const body = fs.readFileSync(f);
+              const type = p.endsWith('.html') ? { 'content-type': 'text/html; charset=utf-8' } : {};
+              return { status: 200, headers: { 'content-length': body.length, ...type }, body };
+            }),
+          )
+          .subscribe(({ controller }) => onConnection((c) => controller.quicCommand(c)));
   server.stop = async () => {
     sub.unsubscribe();
     await sleep(50);
@@ -596,6 +643,13 @@ async function startOurServer(
 
 // ---------------------------------------------------------------------------------------------
 // Our client
+
+/** Our client's connection as ourFetch uses it, over either protocol. */
+interface Fetcher {
+  /** Fetches a path: the body (undefined when an h3 status is not 200), and the h3 status. */
+  fetch(path: string): Promise<{ status: number | undefined; body: Uint8Array | undefined }>;
+  quicCommand(c: QuicCommand): void;
+}
 
 interface FetchResult {
   files: Map<string, Uint8Array | undefined>;
@@ -611,52 +665,65 @@ async function ourFetch(
   fx: Fixture,
   port: number,
   names: string[],
-  opts: { session?: Uint8Array; earlyData?: boolean; host?: string; pathOf?: (name: string) => string; qlogDir?: string; maxIdleTimeout?: number } = {},
+  opts: { proto?: Proto; session?: Uint8Array; earlyData?: boolean; host?: string; pathOf?: (name: string) => string; qlogDir?: string; maxIdleTimeout?: number } = {},
 ): Promise<FetchResult> {
   const host = opts.host ?? '127.0.0.1';
   const socket: Socket = udpSocket(host);
   await new Promise<void>((r) => socket.bind(0, host, r));
   const result: FetchResult = { files: new Map(), statuses: [], resumed: false, earlyDataReason: -1, session: null };
-  const onQ = (controller: { quicCommand(c: { type: 'custom'; run: (q: QuicheConnection) => void }): void }, f: (q: QuicheConnection) => void): Promise<void> =>
-    new Promise((resolve) => controller.quicCommand({ type: 'custom', run: (q) => (f(q), resolve()) }));
+  const onQ = (f: Fetcher, run: (q: QuicheConnection) => void): Promise<void> =>
+    new Promise((resolve) => f.quicCommand({ type: 'custom', run: (q) => (run(q), resolve()) }));
+  const common = {
+    peer: { address: host, port },
+    trust: { ca: fx.caPem },
+    ...(opts.session ? { session: opts.session } : {}),
+    settings: {
+      ...(opts.earlyData ? { enableEarlyData: true } : {}),
+      ...(opts.qlogDir ? { qlogDir: opts.qlogDir } : {}),
+      ...(opts.maxIdleTimeout ? { maxIdleTimeout: opts.maxIdleTimeout } : {}),
+    },
+  };
+  // One request per file, over h3 (status 200 or no file) or hq-interop (the body, or the stream's reset as the error).
+  const fetcher$: Observable<Fetcher> =
+    opts.proto === 'hq'
+      ? connectHq$(socket, 'localhost', common).pipe(
+          map(({ driver }) => ({
+            fetch: async (p: string) => ({ status: undefined, body: Buffer.from(await driver.get(p)) }),
+            quicCommand: (c: QuicCommand) => driver.quicCommand(c),
+          })),
+        )
+      : connect$(socket, 'localhost', common).pipe(
+          map(({ controller }) => ({
+            fetch: async (p: string) => {
+              const res = await firstValueFrom(controller.request({ ':method': 'GET', ':path': p }));
+              const chunks: Uint8Array[] = [];
+              for await (const c of res.body) chunks.push(c);
+              return { status: res.status, body: res.status === 200 ? Buffer.concat(chunks) : undefined };
+            },
+            quicCommand: (c: QuicCommand) => controller.quicCommand(c),
+          })),
+        );
   try {
     await lastValueFrom(
-      connect$(socket, 'localhost', {
-        peer: { address: host, port },
-        trust: { ca: fx.caPem },
-        ...(opts.session ? { session: opts.session } : {}),
-        settings: {
-          ...(opts.earlyData ? { enableEarlyData: true } : {}),
-          ...(opts.qlogDir ? { qlogDir: opts.qlogDir } : {}),
-          ...(opts.maxIdleTimeout ? { maxIdleTimeout: opts.maxIdleTimeout } : {}),
-        },
-      }).pipe(
-        switchMap(({ controller }) =>
+      fetcher$.pipe(
+        switchMap((f) =>
           from(names).pipe(
-            mergeMap(
-              (name) =>
-                controller.request({ ':method': 'GET', ':path': opts.pathOf ? opts.pathOf(name) : `/${name}` }).pipe(
-                  take(1),
-                  mergeMap(async (res) => {
-                    const chunks: Uint8Array[] = [];
-                    for await (const c of res.body) chunks.push(c);
-                    result.statuses.push(res.status);
-                    result.files.set(name, res.status === 200 ? Buffer.concat(chunks) : undefined);
-                  }),
-                ),
-              100,
-            ),
+            mergeMap(async (name) => {
+              const r = await f.fetch(opts.pathOf ? opts.pathOf(name) : `/${name}`);
+              if (r.status !== undefined) result.statuses.push(r.status);
+              result.files.set(name, r.body);
+            }, 100),
             toArray(),
             // Read after the responses: in early data the handshake is not over yet. Then wait a
             // moment for a NewSessionTicket if none has come yet, and take it.
             switchMap(async () => {
-              await onQ(controller, (q) => {
+              await onQ(f, (q) => {
                 result.resumed = q.isResumed();
                 result.earlyDataReason = q.earlyDataReason();
                 result.localFamily = q.pathStats().find((p) => p.active)?.localAddr.family;
               });
               for (let i = 0; i < 20 && result.session === null; i++) {
-                await onQ(controller, (q) => void (result.session = q.session()));
+                await onQ(f, (q) => void (result.session = q.session()));
                 if (result.session === null) await sleep(25);
               }
             }),
@@ -696,6 +763,8 @@ interface PeerClientOpts {
   feature?: ClientFeature;
   /** The server's address (127.0.0.1 or ::1). */
   host?: string;
+  /** The application protocol. Defaults to h3. */
+  proto?: Proto;
   timeoutMs: number;
 }
 
@@ -710,6 +779,8 @@ interface PeerServerOpts {
   v2?: boolean;
   /** Idle timeout in ms, where the peer has a switch for it. */
   idleTimeoutMs?: number;
+  /** The application protocol. Defaults to h3. */
+  proto?: Proto;
 }
 
 interface PeerImpl {
@@ -739,6 +810,8 @@ interface PeerImpl {
   fixedPort?: number;
   /** True when the peer writes no qlog (client or server): checks that need one are unsupported with it. */
   noQlog?: boolean;
+  /** Which of its programs speak hq-interop; absent: h3 only. */
+  hq?: { readonly client: boolean; readonly server: boolean };
 }
 
 /** For a peer whose output cannot tell which requests went in 0-RTT (either side). */
@@ -805,6 +878,8 @@ const aioquic: PeerImpl = {
     // Through its name for 127.0.0.1 (the certificate covers localhost); literally for ::1.
     const urlHost = host === '127.0.0.1' ? 'localhost' : host;
     const args = [path.join(AIOQUIC_EXAMPLES, 'http3_client.py'), '--ca-certs', fx.caFile, '--output-dir', dir];
+    // --legacy-http: ALPN hq-interop (aioquic's H0Connection) instead of h3.
+    if (opts.proto === 'hq') args.push('--legacy-http');
     if (opts.sessionFile) args.push('--session-ticket', opts.sessionFile);
     if (opts.earlyData) args.push('--zero-rtt');
     if (opts.qlogDir) args.push('--quic-log', opts.qlogDir);
@@ -828,6 +903,8 @@ const aioquic: PeerImpl = {
     // The server writes a connection's qlog when it ends; our client closed both already.
     return qlogZeroRttRequests(qlogDir, ':packet_received', 2);
   },
+  // The server offers h3 and hq-interop and takes what the client asks for; the client needs --legacy-http.
+  hq: { client: true, server: true },
   // aioquic's qlog has no key phase per packet, but a `security:key_updated` event with trigger
   // `local_update`. After it, aioquic opens 1-RTT packets with the next keys only: 1-RTT packets
   // received after the update prove the server sent with its updated keys.
@@ -871,7 +948,8 @@ const tokioQuiche: PeerImpl = {
 };
 
 /**
- * quiche 0.30's own examples, http3-server and http3-client: teaching programs without options.
+ * quiche 0.30's own examples, http3-server and http3-client (h3), server and client (hq-interop):
+ * teaching programs without options, the same in both pairs but for the protocol.
  * The server binds 127.0.0.1:4433, reads examples/cert.{crt,key} and serves examples/root/ relative
  * to its working directory (a temp dir set up here with our certificate and www), always sends
  * Retry, and has a 5 s idle timeout; the client fetches one URL per run, prints the body to
@@ -879,12 +957,14 @@ const tokioQuiche: PeerImpl = {
  */
 const quicheExamples: PeerImpl = {
   async client(_fx, port, names, dir, opts) {
-    if (opts.feature) throw new CaseUnsupported(`quiche's http3-client has no switch for ${opts.feature}`);
-    if (opts.sessionFile) throw new CaseUnsupported("quiche's http3-client cannot store or resume a session");
-    if (names.length !== 1) throw new CaseUnsupported(`quiche's http3-client fetches one URL per run (${names.length} files would be ${names.length} connections)`);
+    const which = opts.proto === 'hq' ? 'client' : 'http3-client';
+    if (opts.feature) throw new CaseUnsupported(`quiche's ${which} has no switch for ${opts.feature}`);
+    if (opts.sessionFile) throw new CaseUnsupported(`quiche's ${which} cannot store or resume a session`);
+    if (names.length !== 1) throw new CaseUnsupported(`quiche's ${which} fetches one URL per run (${names.length} files would be ${names.length} connections)`);
     const host = opts.host ?? '127.0.0.1';
     const name = names[0]!;
-    return runProc(QUICHE_H3_CLIENT, [`https://${authority(host, port)}/${name}`], opts.timeoutMs, { stdoutFile: path.join(dir, name) });
+    const program = opts.proto === 'hq' ? QUICHE_HQ_CLIENT : QUICHE_H3_CLIENT;
+    return runProc(program, [`https://${authority(host, port)}/${name}`], opts.timeoutMs, { stdoutFile: path.join(dir, name) });
   },
   async server(fx, port, opts) {
     if (port !== QUICHE_SERVER_PORT) throw new Error(`quiche's http3-server binds ${QUICHE_SERVER_PORT} only`);
@@ -895,7 +975,7 @@ const quicheExamples: PeerImpl = {
     fs.copyFileSync(fx.certFile, path.join(cwd, 'examples', 'cert.crt'));
     fs.copyFileSync(fx.keyFile, path.join(cwd, 'examples', 'cert.key'));
     fs.symlinkSync(fx.www, path.join(cwd, 'examples', 'root'));
-    const p = startProc(QUICHE_H3_SERVER, [], { cwd });
+    const p = startProc(opts.proto === 'hq' ? QUICHE_HQ_SERVER : QUICHE_H3_SERVER, [], { cwd });
     await sleep(300);
     return p;
   },
@@ -905,6 +985,8 @@ const quicheExamples: PeerImpl = {
   },
   fixedPort: QUICHE_SERVER_PORT,
   noQlog: true,
+  // `server` / `client`: the same programs over hq-interop (same port, paths, Retry and 5 s idle timeout).
+  hq: { client: true, server: true },
 };
 
 /**
@@ -1195,6 +1277,8 @@ async function checkEcn(qlogDir: string, peerSide: string, other = 'our'): Promi
 interface RoleOpts {
   timeoutMs: number;
   quick: boolean;
+  /** The case's application protocol, for our side (the peer's programs get it through protoPeer). */
+  proto: Proto;
 }
 
 async function withRelay<T>(
@@ -1245,6 +1329,7 @@ async function serverRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
   const srv = await startOurServer(fx, {
     retry,
     earlyData,
+    proto: o.proto,
     host,
     ...(ourQlog ? { qlogDir: ourQlog } : {}),
     ...(cidLimit ? { activeConnectionIdLimit: cidLimit } : {}),
@@ -1434,13 +1519,13 @@ async function clientRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
     check(srv.child.exitCode === null, `peer server exited at once: ${lastLines(srv.out())}`);
     if (testCase === 'resumption' || testCase === 'zerortt') {
       const earlyData = testCase === 'zerortt';
-      const first = await ourFetch(fx, port, names.slice(0, 1), { earlyData, ...pathOpt });
+      const first = await ourFetch(fx, port, names.slice(0, 1), { earlyData, proto: o.proto, ...pathOpt });
       check(first.session !== null, '1st connection: no session ticket from qconn.session() after the responses');
       // The 2nd connection through a relay that only watches: it counts our 0-RTT packets.
       const watch = earlyData ? await Relay.start({ target: { address: host, port } }) : null;
       let second: FetchResult;
       try {
-        second = await ourFetch(fx, watch?.port ?? port, names.slice(1), { session: first.session, earlyData, ...pathOpt });
+        second = await ourFetch(fx, watch?.port ?? port, names.slice(1), { session: first.session, earlyData, proto: o.proto, ...pathOpt });
       } finally {
         watch?.close();
       }
@@ -1467,7 +1552,7 @@ async function clientRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
       for (let i = 0; i < GOODPUT_RUNS; i++) {
         kbps.push(
           await withRelay('goodput', quick, { address: host, port }, async (p, relay) => {
-            const r = await ourFetch(fx, p, names, pathOpt);
+            const r = await ourFetch(fx, p, names, { proto: o.proto, ...pathOpt });
             return goodputOf(relay!, fx, names, r.files, i);
           }),
         );
@@ -1486,7 +1571,7 @@ async function clientRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
       let last: FetchResult | null = null;
       for (const [i, batch] of batches.entries()) {
         try {
-          last = await ourFetch(fx, p, batch, { host, ...pathOpt, ...(ourQlog ? { qlogDir: ourQlog, maxIdleTimeout: LOSSY_IDLE_MS } : {}) });
+          last = await ourFetch(fx, p, batch, { host, proto: o.proto, ...pathOpt, ...(ourQlog ? { qlogDir: ourQlog, maxIdleTimeout: LOSSY_IDLE_MS } : {}) });
         } catch (e) {
           const which = batches.length > 1 ? `connection ${i + 1}/${batches.length}: ` : '';
           throw new CaseFailure(`${which}${describeError(e)}${relay ? ` (${relay.summary()}; the server answered on ${relay.serverRepliedOn.size} path(s))` : ''}`);
@@ -1622,6 +1707,31 @@ function describeError(e: unknown, depth = 0): string {
 export type CaseStatus = 'passed' | 'failed' | 'unsupported';
 
 /**
+ * The protocol a case runs over with `peer` in `role` (see {@link AlpnMode}).
+ *
+ * @throws {CaseUnsupported} when `--alpn hq` asks for hq-interop and the peer's program for that
+ * role speaks h3 only.
+ */
+export function protoFor(peer: PeerName, role: Role, testCase: CaseName, alpn: AlpnMode): Proto {
+  if (testCase === H3_ONLY_CASE || alpn === 'h3') return 'h3';
+  const hq = PEERS[peer].hq;
+  // The peer's programs in this role: its client against our server, its server against our client, both in control.
+  const speaksHq = hq !== undefined && (role === 'server' ? hq.client : role === 'client' ? hq.server : hq.client && hq.server);
+  if (speaksHq) return 'hq';
+  if (alpn === 'hq') throw new CaseUnsupported(`${peer} speaks h3 only in this role (no hq-interop program)`);
+  return 'h3';
+}
+
+/** The peer with its client and server told which protocol to speak. */
+function protoPeer(peer: PeerImpl, proto: Proto): PeerImpl {
+  return {
+    ...peer,
+    client: (fx, port, names, dir, opts) => peer.client(fx, port, names, dir, { ...opts, proto }),
+    server: (fx, port, opts) => peer.server(fx, port, { ...opts, proto }),
+  };
+}
+
+/**
  * Runs the matrix: every case in `cases` for every peer in `peers`, in each of `roles`.
  * `quick` runs the bounded variants (smaller rebind transfers) that the `npm test` smoke uses.
  */
@@ -1631,6 +1741,8 @@ export async function runInterop(opts: {
   roles?: readonly Role[];
   keep?: boolean;
   quick?: boolean;
+  /** The application protocol; defaults to `auto` (hq-interop where the peer speaks it, as the runner). */
+  alpn?: AlpnMode;
   log?: (line: string) => void;
 }): Promise<CaseResult[]> {
   const log = opts.log ?? ((): void => undefined);
@@ -1655,10 +1767,12 @@ export async function runInterop(opts: {
           const t0 = Date.now();
           let status: CaseStatus = 'failed';
           let reason: string;
+          let proto: Proto | undefined;
           const timeoutMs = CASE_TIMEOUT_MS[testCase];
           try {
-            const peer = PEERS[peerName];
-            const ro: RoleOpts = { timeoutMs: timeoutMs - 2000, quick: opts.quick ?? false };
+            proto = protoFor(peerName, role, testCase, opts.alpn ?? 'auto');
+            const peer = protoPeer(PEERS[peerName], proto);
+            const ro: RoleOpts = { timeoutMs: timeoutMs - 2000, quick: opts.quick ?? false, proto };
             const run = role === 'server' ? serverRole : role === 'client' ? clientRole : controlRole;
             reason = await withTimeout(run(peer, fx, testCase, ro), timeoutMs);
             status = 'passed';
@@ -1666,10 +1780,19 @@ export async function runInterop(opts: {
             if (e instanceof CaseUnsupported) status = 'unsupported';
             reason = e instanceof CaseFailure || e instanceof CaseUnsupported ? e.message : `error: ${describeError(e)}`;
           }
-          const r: CaseResult = { peer: peerName, role, testCase, ok: status === 'passed', status, reason: reason.replace(/\s+/g, ' '), ms: Date.now() - t0 };
+          const r: CaseResult = {
+            peer: peerName,
+            role,
+            testCase,
+            ...(proto ? { proto } : {}),
+            ok: status === 'passed',
+            status,
+            reason: reason.replace(/\s+/g, ' '),
+            ms: Date.now() - t0,
+          };
           results.push(r);
           const mark = status === 'passed' ? '✓' : status === 'failed' ? '✕ FAILED' : '– UNSUPPORTED';
-          log(`${mark} ${roleLabel(peerName, role)} ${testCase} (${r.ms} ms): ${r.reason}`);
+          log(`${mark} ${roleLabel(peerName, role)} ${testCase}${proto ? ` [${proto}]` : ''} (${r.ms} ms): ${r.reason}`);
         }
       }
     }
@@ -1688,11 +1811,11 @@ function roleLabel(peer: PeerName, role: Role): string {
 
 /** The results as a markdown table, one row per case / peer / role. */
 export function formatMatrix(results: CaseResult[]): string {
-  const lines = ['| peer | role | case | result | detail |', '|---|---|---|---|---|'];
+  const lines = ['| peer | role | case | alpn | result | detail |', '|---|---|---|---|---|---|'];
   for (const r of results) {
     const role = roleLabel(r.peer, r.role);
     const mark = r.status === 'passed' ? '✓' : r.status === 'failed' ? '✕' : 'unsupported';
-    lines.push(`| ${r.peer} | ${role} | ${r.testCase} | ${mark} | ${r.reason.replace(/\|/g, '\\|')} (${(r.ms / 1000).toFixed(1)} s) |`);
+    lines.push(`| ${r.peer} | ${role} | ${r.testCase} | ${r.proto ?? '–'} | ${mark} | ${r.reason.replace(/\|/g, '\\|')} (${(r.ms / 1000).toFixed(1)} s) |`);
   }
   return lines.join('\n');
 }
@@ -1724,8 +1847,26 @@ async function main(): Promise<void> {
       roles: { type: 'string', default: 'server,client' },
       keep: { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
+      alpn: { type: 'string', default: 'auto' },
+      help: { type: 'boolean', default: false },
     },
   });
+  if (values.help) {
+    console.log(
+      [
+        'usage: npx ts-node --transpile-only interop/run.ts [options]',
+        `  --peers a,b      ${ALL_PEERS.join(', ')} (default: all installed; tokio-quiche and quiche only when built)`,
+        `  --cases a,b      ${ALL_CASES.join(', ')} (default: all)`,
+        '  --roles a,b      server (peer client → our server), client (our client → peer server), control (peer ↔ itself); default server,client',
+        '  --alpn MODE      auto (default: hq-interop for every case but http3 where the peer speaks it, else h3), h3, or hq (h3-only peers: unsupported)',
+        '  --quick          bounded variants (3 MB rebinds)',
+        '  --keep           keep the temp dir (qlogs, logs)',
+      ].join('\n'),
+    );
+    return;
+  }
+  const alpn = values.alpn as AlpnMode;
+  if (!['auto', 'h3', 'hq'].includes(alpn)) throw new Error(`unknown --alpn ${alpn} (auto, h3, hq)`);
   // Without --peers: ngtcp2 and aioquic (required), tokio-quiche and quiche when they are built.
   let peers = (values.peers ?? ALL_PEERS.join(',')).split(',').filter(Boolean) as PeerName[];
   for (const optional of ['tokio-quiche', 'quiche'] as const) {
@@ -1744,7 +1885,7 @@ async function main(): Promise<void> {
     console.error(`missing peer programs: ${missing.join(', ')}\nrun: sudo interop/install.sh`);
     process.exit(2);
   }
-  const results = await runInterop({ peers, cases, roles, keep: values.keep!, quick: values.quick!, log: (l) => console.log(l) });
+  const results = await runInterop({ peers, cases, roles, keep: values.keep!, quick: values.quick!, alpn, log: (l) => console.log(l) });
   console.log(`\n${formatGrid(results)}\n\n${formatMatrix(results)}\n`);
   const failed = results.filter((r) => r.status === 'failed').length;
   const unsupported = results.filter((r) => r.status === 'unsupported').length;
