@@ -275,6 +275,15 @@ export class ServerHqDriver extends HqDriver {
     try {
       while (!s.writeDone) {
         const chunk = s.chunks[0];
+        if (chunk !== undefined && s.chunks.length === 1 && !s.finQueued && s.body !== null && !s.body.done) {
+          // Hold the last chunk until the body says whether more follows, so the FIN rides on the
+          // last data (aioquic's hq client loses a response whose FIN comes alone while another
+          // response is open). At most two chunks wait here.
+          if (s.body.busy) break;
+          s.body.pull();
+          if (s.chunks.length === 1 && !s.finQueued) break;
+          continue;
+        }
         if (chunk !== undefined) {
           const fin = s.finQueued && s.chunks.length === 1;
           const n = qconn.streamSend(s.id, chunk, fin);
