@@ -83,6 +83,11 @@ export class ServerH3Driver extends H3Driver {
   private requestsUnwanted = false;
   // How the connection ended, once it has.
   private ended: { readonly error: QuicError | null } | null = null;
+  // Streams quiche reported a PRIORITY_UPDATE for before their request came: onHeaders takes it.
+  // (quiche reports one for a stream not yet open too, so no other request needs the extra call.)
+  private readonly earlyPriorityUpdates = new Set<number>();
+  // quiche's answer once it said the connection is out of early data, which it then stays.
+  private earlyDataOver = false;
 
   /**
    * Requests as they arrive. One subscriber: requests that arrive before it subscribes wait for
@@ -151,7 +156,11 @@ export class ServerH3Driver extends H3Driver {
   /** Keeps the latest PRIORITY_UPDATE of an open request for `H3Request.priority`, and reports it. */
   protected override onPriorityUpdate(streamId: number): void {
     const s = this.streams.get(streamId);
-    if (!s) return; // not opened yet: quiche keeps it, and onHeaders takes it
+    if (!s) {
+      // Not opened yet: quiche keeps it (as a stream of its own), and onHeaders takes it.
+      this.earlyPriorityUpdates.add(streamId);
+      return;
+    }
     const value = this.h3!.takeLastPriorityUpdate(streamId);
     if (value === null) return;
     s.priorityUpdate = value;
@@ -165,7 +174,7 @@ export class ServerH3Driver extends H3Driver {
     const existing = this.streams.get(streamId);
     if (existing) {
       // A second header section on a request stream: the request's trailers.
-      this.emit({ type: 'headers', streamId, headers, moreFrames });
+      if (this.observed) this.emit({ type: 'headers', streamId, headers, moreFrames });
       existing.inbound.setTrailers(headers);
       return;
     }
@@ -177,8 +186,8 @@ export class ServerH3Driver extends H3Driver {
     this.postAcceptTimer?.unsubscribe();
     this.postAcceptTimer = null;
     if (streamId > this.maxStreamSeen) this.maxStreamSeen = streamId;
-    const isInEarlyData = qconn.isInEarlyData();
-    this.emit({ type: 'headers', streamId, headers, moreFrames, isInEarlyData });
+    const isInEarlyData = this.isInEarlyData(qconn);
+    if (this.observed) this.emit({ type: 'headers', streamId, headers, moreFrames, isInEarlyData });
     const s = this.openStream(streamId);
     this.requests++;
     if ((this.goawayId !== null && streamId >= this.goawayId) || this.requestsUnwanted) {
@@ -201,13 +210,21 @@ export class ServerH3Driver extends H3Driver {
       return;
     }
     this.boostPriority(qconn, streamId);
-    s.priorityUpdate = this.h3!.takeLastPriorityUpdate(streamId) ?? undefined;
+    if (this.earlyPriorityUpdates.delete(streamId)) s.priorityUpdate = this.h3!.takeLastPriorityUpdate(streamId) ?? undefined;
     // tokio-quiche: a server makes datagram flows only with extended CONNECT enabled.
     const flowId = this.settings.enableExtendedConnect ? flowIdOf(streamId, headers) : null;
     const flow = flowId === null ? null : this.openFlow(s, flowId);
     const request = this.makeRequest(s, headers, isInEarlyData, flow);
     if (this.requestSubscriber) this.requestSubscriber.next(request);
     else this.queued.push(request);
+  }
+
+  /** Whether the connection is in 0-RTT: asked of quiche until it says no (a handshake does not go back). */
+  private isInEarlyData(qconn: H3QuicheConnection): boolean {
+    if (this.earlyDataOver) return false;
+    const early = qconn.isInEarlyData();
+    this.earlyDataOver = !early;
+    return early;
   }
 
   private makeRequest(
@@ -234,7 +251,9 @@ export class ServerH3Driver extends H3Driver {
       get body() {
         return inbound.body;
       },
-      trailers$: inbound.trailers$,
+      get trailers$() {
+        return inbound.trailers$;
+      },
       header: (name) => headerValue(headers, name),
       respond: (response) => this.respond(s, response),
     };
