@@ -196,7 +196,7 @@ export class ClientH3Driver extends H3Driver {
       } else {
         this.queueMessage(s, null, p.body, p.trailers);
       }
-      this.emit({ type: 'newOutboundRequest', streamId });
+      if (this.observed) this.emit({ type: 'newOutboundRequest', streamId });
     }
   }
 
@@ -207,7 +207,7 @@ export class ClientH3Driver extends H3Driver {
   protected onHeaders(_qconn: H3QuicheConnection, event: napi.H3Event): void {
     const streamId = event.streamId;
     const headers = event.headers ?? [];
-    this.emit({ type: 'headers', streamId, headers, moreFrames: event.moreFrames ?? false });
+    if (this.observed) this.emit({ type: 'headers', streamId, headers, moreFrames: event.moreFrames ?? false });
     const s = this.streams.get(streamId);
     const p = this.sent.get(streamId);
     if (!s || !p) return;
@@ -233,7 +233,9 @@ export class ClientH3Driver extends H3Driver {
         return inbound.body;
       },
       flow: s.flow,
-      trailers$: inbound.trailers$,
+      get trailers$() {
+        return inbound.trailers$;
+      },
       header: (name) => headerValue(headers, name),
     };
     p.response = response;

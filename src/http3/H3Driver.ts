@@ -68,6 +68,7 @@ export const DEFAULT_URGENCY = 3;
 export const DEFAULT_INCREMENTAL = true;
 
 const EMPTY = new Uint8Array(0);
+const utf8 = new TextEncoder();
 
 // One read buffer for all drivers: JavaScript runs one turn at a time and every chunk is copied
 // out before the next read, so an idle connection costs no buffer of its own.
@@ -399,6 +400,14 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
     this.wake$.complete();
   }
 
+  /**
+   * Whether anybody watches `event$`: the events every request makes are only built then (an
+   * object per event per request is garbage nobody reads on a busy server).
+   */
+  protected get observed(): boolean {
+    return this.events.observed;
+  }
+
   /** Emits an event. */
   protected emit(event: H3Event): void {
     this.events.next(event);
@@ -533,6 +542,12 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
     } else {
       s.trailers = trailers ?? null;
       if (body === undefined) {
+        this.finishBody(s);
+      } else if (typeof body === 'string' || body instanceof Uint8Array) {
+        // Bytes in hand: nothing to pull or to hold back, so they are queued at once (what
+        // OutboundBody would deliver on its first pull, without it or a capacity check).
+        const data = typeof body === 'string' ? utf8.encode(body) : body;
+        if (data.length > 0) s.frames.push({ kind: 'body', data, fin: false });
         this.finishBody(s);
       } else {
         s.body = new OutboundBody(body, {
@@ -670,7 +685,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
         s.readDone = true;
         s.readable = false;
         s.stats.receivedFin = true;
-        this.emit({ type: 'bodyBytesReceived', streamId: s.id, numBytes: 0, fin: true });
+        if (this.observed) this.emit({ type: 'bodyBytesReceived', streamId: s.id, numBytes: 0, fin: true });
         s.inbound.end();
         this.onStreamFinished(s);
         this.maybeClose(s);
@@ -781,8 +796,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
         this.malformedBody(qconn, s, `longer than the ${s.expectedLength} bytes of its content-length`);
         return read;
       }
-      // An event per chunk is for observers only: no object is made when nobody listens.
-      if (this.events.observed) this.emit({ type: 'bodyBytesReceived', streamId: s.id, numBytes: n, fin: false });
+      if (this.observed) this.emit({ type: 'bodyBytesReceived', streamId: s.id, numBytes: n, fin: false });
       s.inbound.push(this.recvBuf.slice(0, n));
     }
     return read;
@@ -955,7 +969,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
       s.flow.close();
     }
     this.onStreamClosed(s);
-    this.emit({ type: 'streamClosed', streamId: s.id });
+    if (this.observed) this.emit({ type: 'streamClosed', streamId: s.id });
     if (this.controllerDone) this.signal();
   }
 

@@ -28,23 +28,37 @@ export type H3HeadersInit =
  * @returns A new list.
  */
 export function toH3Headers(init: H3HeadersInit | undefined): H3Header[] {
-  if (init === undefined) return [];
   const pseudo: H3Header[] = [];
+  if (init === undefined) return pseudo;
   const regular: H3Header[] = [];
-  const add = (name: string, value: string | number): void => {
-    const lower = name.toLowerCase();
-    (lower.startsWith(':') ? pseudo : regular).push({ name: lower, value: String(value) });
-  };
+  collect(init, pseudo, regular, null);
+  return regular.length === 0 ? pseudo : pseudo.concat(regular);
+}
+
+/**
+ * Appends the fields of `init` to `pseudo` or `regular`, lowercased and as strings, skipping
+ * `undefined` values and the field named `skip`. Loops rather than callbacks: every response
+ * goes through here.
+ */
+function collect(init: H3HeadersInit, pseudo: H3Header[], regular: H3Header[], skip: string | null): void {
   if (Array.isArray(init)) {
-    for (const h of init as readonly H3Header[]) add(h.name, h.value);
-  } else {
-    for (const [name, value] of Object.entries(init as Record<string, unknown>)) {
-      if (value === undefined) continue;
-      if (Array.isArray(value)) for (const v of value) add(name, v as string | number);
-      else add(name, value as string | number);
-    }
+    for (const h of init as readonly H3Header[]) add(h.name, h.value, pseudo, regular, skip);
+    return;
   }
-  return pseudo.concat(regular);
+  const record = init as Readonly<Record<string, unknown>>;
+  for (const name in record) {
+    if (!Object.prototype.hasOwnProperty.call(record, name)) continue;
+    const value = record[name];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) add(name, v as string | number, pseudo, regular, skip);
+    else add(name, value as string | number, pseudo, regular, skip);
+  }
+}
+
+function add(name: string, value: string | number, pseudo: H3Header[], regular: H3Header[], skip: string | null): void {
+  const lower = name.toLowerCase();
+  if (lower === skip) return;
+  (lower.charCodeAt(0) === 0x3a /* : */ ? pseudo : regular).push({ name: lower, value: String(value) });
 }
 
 /**
@@ -66,6 +80,10 @@ export function headerValue(headers: readonly H3Header[], name: string): string 
  * @param headers The other fields.
  */
 export function statusHeaders(status: number, headers: H3HeadersInit | undefined): H3Header[] {
-  const list = toH3Headers(headers).filter((h) => h.name !== ':status');
-  return [{ name: ':status', value: String(status) }, ...list];
+  const list: H3Header[] = [{ name: ':status', value: String(status) }];
+  if (headers === undefined) return list;
+  const regular: H3Header[] = [];
+  collect(headers, list, regular, ':status');
+  for (const h of regular) list.push(h);
+  return list;
 }

@@ -55,12 +55,25 @@ export class InboundBody {
   // The pending next() of the async iterator, in pull mode.
   private waiter: { resolve(r: IteratorResult<Uint8Array>): void; reject(e: unknown): void } | null = null;
   // Trailers arrive after the body; an AsyncSubject emits them (or nothing) when the body ends.
-  private readonly trailers = new AsyncSubject<readonly H3Header[]>();
+  // Made when `trailers$` is first read (most requests are never asked), from the state so far.
+  private trailers: AsyncSubject<readonly H3Header[]> | null = null;
+  private trailers$Cache: Observable<readonly H3Header[]> | null = null;
+  private receivedTrailers: readonly H3Header[] | null = null;
 
   /** The body as an Observable of chunks; see the class description. */
   readonly body$: Observable<Uint8Array>;
   /** The trailers: emits them once after the body ends and completes, or completes empty. */
-  readonly trailers$: Observable<readonly H3Header[]> = this.trailers.asObservable();
+  get trailers$(): Observable<readonly H3Header[]> {
+    if (this.trailers$Cache === null) {
+      const subject = new AsyncSubject<readonly H3Header[]>();
+      if (this.receivedTrailers !== null) subject.next(this.receivedTrailers);
+      if (this.failure !== null) subject.error(this.failure.error);
+      else if (this.ended) subject.complete();
+      this.trailers = subject;
+      this.trailers$Cache = subject.asObservable();
+    }
+    return this.trailers$Cache;
+  }
 
   /**
    * @param streamId The stream, for messages.
@@ -122,7 +135,7 @@ export class InboundBody {
   end(): void {
     if (this.isFinished) return;
     this.ended = true;
-    this.trailers.complete();
+    this.trailers?.complete();
     this.deliver();
   }
 
@@ -131,13 +144,15 @@ export class InboundBody {
     if (this.isFinished) return;
     this.failure = { error };
     this.queue.length = 0;
-    this.trailers.error(error);
+    this.trailers?.error(error);
     this.deliver();
   }
 
   /** @internal Trailers arrived (before the FIN). */
   setTrailers(headers: readonly H3Header[]): void {
-    if (!this.isFinished) this.trailers.next(headers);
+    if (this.isFinished) return;
+    this.receivedTrailers = headers;
+    this.trailers?.next(headers);
   }
 
   /**
