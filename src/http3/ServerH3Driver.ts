@@ -20,13 +20,14 @@ import type { H3QuicheConnection } from './H3ConnectionLike';
 import { flowIdOf, type H3DatagramFlow } from './H3DatagramFlow';
 import { checkPriority } from './H3Priority';
 import { type DriverCommand, H3Driver, type H3DriverOptions } from './H3Driver';
-import { headerValue, statusHeaders, toH3Headers } from './H3Headers';
+import { statusHeaders, toH3Headers } from './H3Headers';
 import type { H3Request } from './H3Request';
 import type { H3ResponseInit } from './H3ResponseInit';
 import type { H3Stream } from './H3Stream';
 import { H3_INTERNAL_ERROR, H3_MESSAGE_ERROR, H3_NO_ERROR, H3_REQUEST_REJECTED } from './h3WireCodes';
 import { validateRequestHeaders } from './validateRequestHeaders';
 import { ServerH3Controller } from './ServerH3Controller';
+import { ServerRequest } from './ServerRequest';
 
 /**
  * The server side of HTTP/3: tokio-quiche's `ServerH3Driver`. Create it with its controller,
@@ -233,30 +234,7 @@ export class ServerH3Driver extends H3Driver {
     isInEarlyData: boolean,
     flow: H3DatagramFlow | null,
   ): H3Request {
-    const inbound = s.inbound;
-    return {
-      streamId: s.id,
-      headers,
-      method: headerValue(headers, ':method') ?? '',
-      scheme: headerValue(headers, ':scheme') ?? '',
-      authority: headerValue(headers, ':authority') ?? '',
-      path: headerValue(headers, ':path') ?? '',
-      isInEarlyData,
-      stats: s.stats,
-      get priority() {
-        return s.priorityUpdate;
-      },
-      flow,
-      body$: inbound.body$,
-      get body() {
-        return inbound.body;
-      },
-      get trailers$() {
-        return inbound.trailers$;
-      },
-      header: (name) => headerValue(headers, name),
-      respond: (response) => this.respond(s, response),
-    };
+    return new ServerRequest(s, headers, isInEarlyData, flow, (response) => this.respond(s, response));
   }
 
   /** Answers a request: see {@link H3Request.respond}. */
