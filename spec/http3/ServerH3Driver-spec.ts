@@ -54,6 +54,18 @@ describe('ServerH3Driver', () => {
     expect(run.qconn.priorities).toEqual([{ streamId: 0, urgency: 64, incremental: false }]);
   });
 
+  it('should not boost a request answered during the poll that delivered it: its response takes the stream at once', () => {
+    const h3 = new FakeH3Connection();
+    const { driver, controller } = ServerH3Driver.create({}, fakeFactory(h3));
+    controller.request$.subscribe((r) => (r.path === '/now' ? r.respond({ status: 204 }) : undefined));
+    const run = startOnFakes(driver, h3);
+    h3.headers(0, { ...GET, ':path': '/now' }, false).headers(4, { ...GET, ':path': '/later' }, false);
+    run.turn();
+
+    expect(run.qconn.priorities).toEqual([{ streamId: 4, urgency: 64, incremental: false }]);
+    expect(h3.written).toContainEqual(expect.objectContaining({ kind: 'response', streamId: 0, urgency: 3, incremental: true }));
+  });
+
   it('should close with H3_NO_ERROR when no request comes within postAcceptTimeout of the handshake start', () => {
     testScheduler.run(({ expectObservable }) => {
       // given: the handshake took 30 ms of a 100 ms post-accept timeout

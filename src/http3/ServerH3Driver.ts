@@ -89,6 +89,8 @@ export class ServerH3Driver extends H3Driver {
   private readonly earlyPriorityUpdates = new Set<number>();
   // quiche's answer once it said the connection is out of early data, which it then stays.
   private earlyDataOver = false;
+  // Requests of this poll loop, to boost if still unanswered at its end.
+  private readonly unboosted: H3Stream[] = [];
 
   /**
    * Requests as they arrive. One subscriber: requests that arrive before it subscribes wait for
@@ -154,6 +156,24 @@ export class ServerH3Driver extends H3Driver {
     });
   }
 
+  /**
+   * Polls, then boosts the requests that came in and are still unanswered (tokio-quiche's boost
+   * ahead of every response until theirs starts). One a handler answered at once is not boosted:
+   * its response is written in this turn, and quiche gives the stream the response's priority
+   * as it takes the headers, before any packet is built, so the boost would change nothing for
+   * the price of a native call per request.
+   */
+  protected override pollAll(qconn: H3QuicheConnection): void {
+    super.pollAll(qconn);
+    if (this.unboosted.length === 0) return;
+    for (const s of this.unboosted) {
+      if (s.frames.length === 0 && !s.headersWritten && !s.writeDone && s.resetWriteCode === null && this.streams.get(s.id) === s) {
+        this.boostPriority(qconn, s.id);
+      }
+    }
+    this.unboosted.length = 0;
+  }
+
   /** Keeps the latest PRIORITY_UPDATE of an open request for `H3Request.priority`, and reports it. */
   protected override onPriorityUpdate(streamId: number): void {
     const s = this.streams.get(streamId);
@@ -210,7 +230,7 @@ export class ServerH3Driver extends H3Driver {
       });
       return;
     }
-    this.boostPriority(qconn, streamId);
+    this.unboosted.push(s);
     if (this.earlyPriorityUpdates.delete(streamId)) s.priorityUpdate = this.h3!.takeLastPriorityUpdate(streamId) ?? undefined;
     // tokio-quiche: a server makes datagram flows only with extended CONNECT enabled.
     const flowId = this.settings.enableExtendedConnect ? flowIdOf(streamId, headers) : null;
