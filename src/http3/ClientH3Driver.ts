@@ -11,7 +11,7 @@ import type { H3QuicheConnection } from './H3ConnectionLike';
 import { flowIdOf } from './H3DatagramFlow';
 import { formatPriority, type H3Priority } from './H3Priority';
 import { type DriverCommand, H3Driver, type H3DriverOptions } from './H3Driver';
-import { type H3Header, type H3HeadersInit, headerValue, toH3Headers } from './H3Headers';
+import { fieldValue, type H3Header, type H3HeadersInit, headerValue, toH3Headers } from './H3Headers';
 import type { H3Response } from './H3Response';
 import type { H3Stream } from './H3Stream';
 import { H3_REQUEST_CANCELLED, H3_REQUEST_REJECTED } from './h3WireCodes';
@@ -216,7 +216,7 @@ export class ClientH3Driver extends H3Driver {
       s.inbound.setTrailers(headers);
       return;
     }
-    const status = Number(headerValue(headers, ':status'));
+    const status = Number(fieldValue(headers, ':status'));
     if (status >= 100 && status < 200) {
       s.informational.push(headers);
       return;

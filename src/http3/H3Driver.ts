@@ -17,7 +17,7 @@ import type { H3ConnectionFactory, H3ConnectionLike, H3QuicheConnection } from '
 import type { H3DriverPort } from './H3Controller';
 import type { H3Event } from './H3Event';
 import { DatagramFlow, decodeVarint } from './H3DatagramFlow';
-import { type H3Header, headerValue } from './H3Headers';
+import { fieldValue, type H3Header } from './H3Headers';
 import { H3Stream, type OutboundFrame } from './H3Stream';
 import { H3_INTERNAL_ERROR, H3_MESSAGE_ERROR, H3_NO_ERROR, H3_REQUEST_CANCELLED } from './h3WireCodes';
 import { type H3BodyInit, OutboundBody } from './OutboundBody';
@@ -720,7 +720,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
   private noteContentLength(qconn: H3QuicheConnection, event: napi.H3Event): void {
     const s = this.streams.get(event.streamId);
     if (!s || s.expectedLength !== undefined || !event.headers) return;
-    const value = headerValue(event.headers, 'content-length');
+    const value = fieldValue(event.headers, 'content-length');
     if (value === undefined) {
       s.expectedLength = null;
     } else if (/^[0-9]{1,15}$/.test(value)) {

@@ -46,8 +46,9 @@ function collect(init: H3HeadersInit, pseudo: H3Header[], regular: H3Header[], s
     return;
   }
   const record = init as Readonly<Record<string, unknown>>;
-  for (const name in record) {
-    if (!Object.prototype.hasOwnProperty.call(record, name)) continue;
+  const names = Object.keys(record);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
     const value = record[name];
     if (value === undefined) continue;
     if (Array.isArray(value)) for (const v of value) add(name, v as string | number, pseudo, regular, skip);
@@ -68,8 +69,20 @@ function add(name: string, value: string | number, pseudo: H3Header[], regular: 
  * @param name The field name.
  */
 export function headerValue(headers: readonly H3Header[], name: string): string | undefined {
-  const lower = name.toLowerCase();
-  for (const h of headers) if (h.name === lower) return h.value;
+  return fieldValue(headers, name.toLowerCase());
+}
+
+/**
+ * {@link headerValue} for a name already in lowercase, as the driver's own lookups are. Internal.
+ *
+ * @param headers A header list.
+ * @param lowercaseName The field name, in lowercase.
+ */
+export function fieldValue(headers: readonly H3Header[], lowercaseName: string): string | undefined {
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i]!;
+    if (h.name === lowercaseName) return h.value;
+  }
   return undefined;
 }
 

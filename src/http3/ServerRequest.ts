@@ -1,7 +1,7 @@
 import type { Observable, ObservableInput } from 'rxjs';
 
 import type { H3DatagramFlow } from './H3DatagramFlow';
-import { type H3Header, headerValue } from './H3Headers';
+import { fieldValue, type H3Header, headerValue } from './H3Headers';
 import type { H3Request } from './H3Request';
 import type { H3ResponseInit } from './H3ResponseInit';
 import type { H3Stream } from './H3Stream';
@@ -44,10 +44,10 @@ export class ServerRequest implements H3Request {
   ) {
     this.#stream = stream;
     this.streamId = stream.id;
-    this.method = headerValue(headers, ':method') ?? '';
-    this.scheme = headerValue(headers, ':scheme') ?? '';
-    this.authority = headerValue(headers, ':authority') ?? '';
-    this.path = headerValue(headers, ':path') ?? '';
+    this.method = fieldValue(headers, ':method') ?? '';
+    this.scheme = fieldValue(headers, ':scheme') ?? '';
+    this.authority = fieldValue(headers, ':authority') ?? '';
+    this.path = fieldValue(headers, ':path') ?? '';
     this.stats = stream.stats;
     this.body$ = stream.inbound.body$;
     // Own functions, as before: a handler may pass them around unbound.
