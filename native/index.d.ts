@@ -407,21 +407,24 @@ export declare class UdpSocket {
    */
   sendTo(buf: Uint8Array, to: SocketAddress): boolean
   /**
-   * Starts the receive thread: `onBatch` is called on the JavaScript thread
-   * with each `recvmmsg` batch. The call does not keep Node alive. Fails
-   * when receiving already or closed.
+   * Starts receiving: `onBatch` is called on the JavaScript thread with
+   * each `recvmmsg` batch. With `onLoop` the socket is watched by Node's
+   * own event loop and read on the JavaScript thread; otherwise (the
+   * default) a receive thread of its own reads it and queues the batches
+   * to JavaScript. Neither keeps Node alive. Fails when receiving already
+   * or closed.
    */
-  start(onBatch: (batch: RecvBatch) => void): void
+  start(onBatch: (batch: RecvBatch) => void, onLoop?: boolean): void
   /**
-   * Pauses the receive thread without ending it: it stops reading the
-   * socket (datagrams wait in the kernel's queue) until `resume()`. A batch
-   * read just before may still be delivered. The thread itself ends only
-   * with `close()`.
+   * Pauses receiving without ending it: the socket is not read
+   * (datagrams wait in the kernel's queue) until `resume()`. A batch read
+   * just before may still be delivered by the receive thread. The thread
+   * or the loop's watcher ends only with `close()`.
    */
   pause(): void
   /**
-   * Resumes a paused receive thread. Returns false when there is no thread
-   * (never started, or closed): call `start()` then.
+   * Resumes a paused receiver. Returns false when there is none (never
+   * started, or closed): call `start()` then.
    */
   resume(): boolean
   /** Stops receiving and closes the socket. Idempotent. */

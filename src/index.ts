@@ -42,7 +42,13 @@ export { fromUdpSocket } from './socket/fromUdpSocket';
 export { fromDgramSocket } from './socket/fromDgramSocket';
 export { DgramSender } from './socket/DgramSender';
 export { detectSocketCapabilities } from './socket/detectSocketCapabilities';
-export { bindNativeUdpSocket, type ClosableQuicSocket, type NativeQuicSocket, type NativeUdpSocketStats } from './socket/NativeUdpSocket';
+export {
+  bindNativeUdpSocket,
+  type ClosableQuicSocket,
+  type NativeQuicSocket,
+  type NativeUdpSocketOptions,
+  type NativeUdpSocketStats,
+} from './socket/NativeUdpSocket';
 export { bindQuicSocket, type BindQuicSocketOptions } from './socket/bindQuicSocket';
 
 /* Router */

@@ -1,15 +1,16 @@
 //! A native Linux UDP socket for the hot path: GSO sends (`sendmsg` with a
-//! UDP_SEGMENT control message), `sendmmsg` for mixed batches, and a receive
-//! thread that blocks in `poll` + `recvmmsg` (with UDP_GRO and SO_RXQ_OVFL)
-//! and hands each batch to JavaScript through one unref'd threadsafe
-//! function call.
+//! UDP_SEGMENT control message), `sendmmsg` for mixed batches, and
+//! `recvmmsg` receives (with UDP_GRO and SO_RXQ_OVFL) handed to JavaScript
+//! one call per batch, read either by a receive thread that blocks in `poll`
+//! and queues each batch through an unref'd threadsafe function (the
+//! default), or on Node's own event loop (`uv_poll.rs`).
 //!
 //! Sends happen on the JavaScript thread and never block (the socket is
 //! non-blocking): EAGAIN/ENOBUFS and other write errors are counted and
 //! reported as a number of datagrams not sent, never thrown; QUIC treats them
-//! as loss. The receive thread is stopped by an eventfd; `close()` joins it.
-//! Off Linux, `bind` fails with `Unsupported` and the TypeScript side falls
-//! back to `node:dgram`.
+//! as loss. The receive thread is stopped by an eventfd; `close()` joins it
+//! (or closes the loop's watcher). Off Linux, `bind` fails with `Unsupported`
+//! and the TypeScript side falls back to `node:dgram`.
 
 use crate::addr::SocketAddress;
 use crate::error::Result;
@@ -72,6 +73,10 @@ pub struct UdpSocketStats {
 }
 
 #[cfg(target_os = "linux")]
+#[path = "uv_poll.rs"]
+mod uv_poll;
+
+#[cfg(target_os = "linux")]
 mod imp {
   use std::mem;
   use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
@@ -85,7 +90,7 @@ mod imp {
   use super::*;
 
   /// Messages per `recvmmsg`.
-  const RECV_MSGS: usize = 32;
+  pub const RECV_MSGS: usize = 32;
   /// Room per message: a full GRO train.
   const RECV_MSG_SIZE: usize = 65536;
   /// Batches queued to JavaScript before the thread stops reading (the
@@ -132,6 +137,8 @@ mod imp {
   pub struct Inner {
     pub shared: Arc<Shared>,
     pub thread: Option<JoinHandle<()>>,
+    /// The event-loop receiver, when receiving on the JavaScript thread.
+    pub poller: Option<super::uv_poll::Poller>,
     pub closed: bool,
   }
 
@@ -420,14 +427,107 @@ mod imp {
     }
   }
 
+  /// What one `recvmmsg` needs across calls: the message slots, their
+  /// control buffers, and the last SO_RXQ_OVFL total seen.
+  pub struct RecvScratch {
+    bufs: Vec<u8>,
+    controls: Vec<u64>,
+    last_ovfl: Option<u32>,
+  }
+
+  /// Room per message for UDP_GRO (int) and SO_RXQ_OVFL (u32) cmsgs.
+  const CTRL: usize = 64;
+
+  impl RecvScratch {
+    pub fn new() -> Self {
+      RecvScratch { bufs: vec![0u8; RECV_MSGS * RECV_MSG_SIZE], controls: vec![0u64; RECV_MSGS * CTRL / 8], last_ovfl: None }
+    }
+  }
+
+  /// One non-blocking `recvmmsg`: up to 32 messages copied back to back into
+  /// a batch for JavaScript, with their GRO segment sizes, senders and the
+  /// kernel's drop count. `None` when nothing is queued (or on an error,
+  /// which the caller treats the same: wait for readiness again).
+  pub fn recv_once(shared: &Shared, scratch: &mut RecvScratch) -> Option<RecvBatch> {
+    let RecvScratch { bufs, controls, last_ovfl } = scratch;
+    // SAFETY: plain data.
+    let mut names: [libc::sockaddr_storage; RECV_MSGS] = unsafe { mem::zeroed() };
+    let mut iovs: [libc::iovec; RECV_MSGS] = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; RECV_MSGS];
+    // SAFETY: plain data.
+    let mut msgs: [libc::mmsghdr; RECV_MSGS] = unsafe { mem::zeroed() };
+    for i in 0..RECV_MSGS {
+      iovs[i] = libc::iovec { iov_base: bufs[i * RECV_MSG_SIZE..].as_mut_ptr().cast(), iov_len: RECV_MSG_SIZE };
+      let h = &mut msgs[i].msg_hdr;
+      h.msg_name = (&mut names[i] as *mut libc::sockaddr_storage).cast();
+      h.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+      h.msg_iov = &mut iovs[i];
+      h.msg_iovlen = 1;
+      h.msg_control = controls[i * CTRL / 8..].as_mut_ptr().cast();
+      h.msg_controllen = CTRL as _;
+    }
+    // SAFETY: every pointer in msgs points into buffers alive for the call.
+    let n = unsafe {
+      libc::recvmmsg(shared.fd, msgs.as_mut_ptr(), RECV_MSGS as u32, libc::MSG_DONTWAIT, std::ptr::null_mut())
+    };
+    if n <= 0 {
+      if n < 0 && last_errno() != libc::EAGAIN && last_errno() != libc::EINTR {
+        // A pending ICMP error: reading SO_ERROR clears it so readiness stops reporting it.
+        let mut e: i32 = 0;
+        let mut l = mem::size_of::<i32>() as libc::socklen_t;
+        // SAFETY: getsockopt into a live i32.
+        unsafe { libc::getsockopt(shared.fd, libc::SOL_SOCKET, libc::SO_ERROR, (&mut e as *mut i32).cast(), &mut l) };
+      }
+      return None;
+    }
+    let n = n as usize;
+    let total: usize = msgs[..n].iter().map(|m| m.msg_len as usize).sum();
+    let mut buf = Vec::with_capacity(total);
+    let mut lengths = Vec::with_capacity(n);
+    let mut segments = Vec::with_capacity(n);
+    let mut peers: Vec<SocketAddress> = Vec::with_capacity(n);
+    let mut drops = 0u32;
+    for i in 0..n {
+      let len = msgs[i].msg_len as usize;
+      buf.extend_from_slice(&bufs[i * RECV_MSG_SIZE..i * RECV_MSG_SIZE + len]);
+      lengths.push(len as u32);
+      let mut segment = 0u32;
+      // SAFETY: walking the control buffer the kernel filled for this message.
+      unsafe {
+        let h = &msgs[i].msg_hdr;
+        let mut cmsg = libc::CMSG_FIRSTHDR(h);
+        while !cmsg.is_null() {
+          let c = &*cmsg;
+          if c.cmsg_level == libc::SOL_UDP && c.cmsg_type == libc::UDP_GRO {
+            segment = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const i32) as u32;
+          } else if c.cmsg_level == libc::SOL_SOCKET && c.cmsg_type == libc::SO_RXQ_OVFL {
+            let total = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const u32);
+            drops = drops.wrapping_add(match *last_ovfl {
+              Some(prev) => total.wrapping_sub(prev),
+              None => total,
+            });
+            *last_ovfl = Some(total);
+          }
+          cmsg = libc::CMSG_NXTHDR(h, cmsg);
+        }
+      }
+      // A train no longer than its segment is one datagram.
+      if segment as usize >= len {
+        segment = 0;
+      }
+      segments.push(segment);
+      let peer = from_sockaddr(&names[i]).unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+      peers.push(peer.into());
+    }
+    shared.recv_batches.fetch_add(1, Ordering::Relaxed);
+    shared.recv_messages.fetch_add(n as u64, Ordering::Relaxed);
+    shared.rx_dropped.fetch_add(drops as u64, Ordering::Relaxed);
+    Some(RecvBatch { buf: buf.into(), lengths, segments, peers, drops })
+  }
+
   /// The receive thread: poll the socket and the stop eventfd, drain with
   /// `recvmmsg`, hand each batch to JavaScript.
   pub fn receive_loop(shared: Arc<Shared>, tsfn: BatchFn) {
-    let mut bufs = vec![0u8; RECV_MSGS * RECV_MSG_SIZE];
-    // Room per message for UDP_GRO (int) and SO_RXQ_OVFL (u32) cmsgs.
-    const CTRL: usize = 64;
-    let mut controls = vec![0u64; RECV_MSGS * CTRL / 8];
-    let mut last_ovfl: Option<u32> = None;
+    let mut scratch = RecvScratch::new();
     loop {
       if shared.stop.load(Ordering::Acquire) {
         return;
@@ -463,95 +563,14 @@ mod imp {
         shared.clear_wake();
         continue;
       }
-      if fds[0].revents & (libc::POLLERR | libc::POLLNVAL) != 0 && fds[0].revents & libc::POLLIN == 0 {
-        if fds[0].revents & libc::POLLNVAL != 0 {
-          return;
-        }
-        // A pending ICMP error: read and drop it so poll stops reporting it.
-        let mut e: i32 = 0;
-        let mut l = mem::size_of::<i32>() as libc::socklen_t;
-        // SAFETY: getsockopt into a live i32.
-        unsafe { libc::getsockopt(shared.fd, libc::SOL_SOCKET, libc::SO_ERROR, (&mut e as *mut i32).cast(), &mut l) };
-        continue;
+      if fds[0].revents & libc::POLLNVAL != 0 {
+        return;
       }
       // Drain until EAGAIN, one JavaScript call per recvmmsg.
-      loop {
-        // SAFETY: plain data.
-        let mut names: [libc::sockaddr_storage; RECV_MSGS] = unsafe { mem::zeroed() };
-        let mut iovs: [libc::iovec; RECV_MSGS] =
-          [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; RECV_MSGS];
-        // SAFETY: plain data.
-        let mut msgs: [libc::mmsghdr; RECV_MSGS] = unsafe { mem::zeroed() };
-        for i in 0..RECV_MSGS {
-          iovs[i] = libc::iovec {
-            iov_base: bufs[i * RECV_MSG_SIZE..].as_mut_ptr().cast(),
-            iov_len: RECV_MSG_SIZE,
-          };
-          let h = &mut msgs[i].msg_hdr;
-          h.msg_name = (&mut names[i] as *mut libc::sockaddr_storage).cast();
-          h.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-          h.msg_iov = &mut iovs[i];
-          h.msg_iovlen = 1;
-          h.msg_control = controls[i * CTRL / 8..].as_mut_ptr().cast();
-          h.msg_controllen = CTRL as _;
-        }
-        // SAFETY: every pointer in msgs points into buffers alive for the call.
-        let n = unsafe {
-          libc::recvmmsg(shared.fd, msgs.as_mut_ptr(), RECV_MSGS as u32, libc::MSG_DONTWAIT, std::ptr::null_mut())
-        };
-        if n <= 0 {
-          // EAGAIN (drained), EINTR or an ICMP error: back to poll.
-          break;
-        }
-        let n = n as usize;
-        let total: usize = msgs[..n].iter().map(|m| m.msg_len as usize).sum();
-        let mut buf = Vec::with_capacity(total);
-        let mut lengths = Vec::with_capacity(n);
-        let mut segments = Vec::with_capacity(n);
-        let mut peers: Vec<SocketAddress> = Vec::with_capacity(n);
-        let mut drops = 0u32;
-        for i in 0..n {
-          let len = msgs[i].msg_len as usize;
-          buf.extend_from_slice(&bufs[i * RECV_MSG_SIZE..i * RECV_MSG_SIZE + len]);
-          lengths.push(len as u32);
-          let mut segment = 0u32;
-          // SAFETY: walking the control buffer the kernel filled for this message.
-          unsafe {
-            let h = &msgs[i].msg_hdr;
-            let mut cmsg = libc::CMSG_FIRSTHDR(h);
-            while !cmsg.is_null() {
-              let c = &*cmsg;
-              if c.cmsg_level == libc::SOL_UDP && c.cmsg_type == libc::UDP_GRO {
-                segment = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const i32) as u32;
-              } else if c.cmsg_level == libc::SOL_SOCKET && c.cmsg_type == libc::SO_RXQ_OVFL {
-                let total = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const u32);
-                if let Some(prev) = last_ovfl {
-                  drops = drops.wrapping_add(total.wrapping_sub(prev));
-                } else {
-                  drops = drops.wrapping_add(total);
-                }
-                last_ovfl = Some(total);
-              }
-              cmsg = libc::CMSG_NXTHDR(h, cmsg);
-            }
-          }
-          // A train no longer than its segment is one datagram.
-          if segment as usize >= len {
-            segment = 0;
-          }
-          segments.push(segment);
-          let peer = from_sockaddr(&names[i]);
-          let peer = peer.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-          peers.push(peer.into());
-        }
-        shared.recv_batches.fetch_add(1, Ordering::Relaxed);
-        shared.recv_messages.fetch_add(n as u64, Ordering::Relaxed);
-        shared.rx_dropped.fetch_add(drops as u64, Ordering::Relaxed);
+      while let Some(batch) = recv_once(&shared, &mut scratch) {
+        let n = batch.lengths.len();
         shared.pending.fetch_add(1, Ordering::AcqRel);
-        let status = tsfn.call(
-          RecvBatch { buf: buf.into(), lengths, segments, peers, drops },
-          ThreadsafeFunctionCallMode::NonBlocking,
-        );
+        let status = tsfn.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
         if status != Status::Ok {
           // Closing (environment teardown) or the queue is gone: stop.
           shared.pending.fetch_sub(1, Ordering::AcqRel);
@@ -606,6 +625,7 @@ impl UdpSocket {
         inner: std::sync::Mutex::new(imp::Inner {
           shared: std::sync::Arc::new(shared),
           thread: None,
+          poller: None,
           closed: false,
         }),
         cache: std::sync::Mutex::new(Default::default()),
@@ -719,21 +739,31 @@ impl UdpSocket {
     }
   }
 
-  /// Starts the receive thread: `onBatch` is called on the JavaScript thread
-  /// with each `recvmmsg` batch. The call does not keep Node alive. Fails
-  /// when receiving already or closed.
-  #[napi(catch_unwind, ts_args_type = "onBatch: (batch: RecvBatch) => void")]
-  pub fn start(&self, on_batch: Function<RecvBatch, ()>) -> Result<()> {
+  /// Starts receiving: `onBatch` is called on the JavaScript thread with
+  /// each `recvmmsg` batch. With `onLoop` the socket is watched by Node's
+  /// own event loop and read on the JavaScript thread; otherwise (the
+  /// default) a receive thread of its own reads it and queues the batches
+  /// to JavaScript. Neither keeps Node alive. Fails when receiving already
+  /// or closed.
+  #[napi(catch_unwind, ts_args_type = "onBatch: (batch: RecvBatch) => void, onLoop?: boolean")]
+  pub fn start(&self, env: napi::Env, on_batch: Function<RecvBatch, ()>, on_loop: Option<bool>) -> Result<()> {
     #[cfg(target_os = "linux")]
     {
       let mut inner = self.inner.lock().unwrap();
       if inner.closed {
         return Err(invalid_arg("the socket is closed"));
       }
-      if inner.thread.is_some() {
+      if inner.thread.is_some() || inner.poller.is_some() {
         return Err(invalid_arg("the socket is receiving already"));
       }
       let shared = inner.shared.clone();
+      if on_loop.unwrap_or(false) {
+        use napi::JsValue;
+        // SAFETY: on the JavaScript thread, with a function of this env.
+        let poller = unsafe { uv_poll::Poller::start(env.raw(), on_batch.raw(), shared)? };
+        inner.poller = Some(poller);
+        return Ok(());
+      }
       let pending = shared.clone();
       let tsfn: imp::BatchFn = on_batch
         .build_threadsafe_function::<RecvBatch>()
@@ -753,20 +783,23 @@ impl UdpSocket {
     }
     #[cfg(not(target_os = "linux"))]
     {
-      let _ = on_batch;
+      let _ = (env, on_batch, on_loop);
       unreachable!()
     }
   }
 
-  /// Pauses the receive thread without ending it: it stops reading the
-  /// socket (datagrams wait in the kernel's queue) until `resume()`. A batch
-  /// read just before may still be delivered. The thread itself ends only
-  /// with `close()`.
+  /// Pauses receiving without ending it: the socket is not read
+  /// (datagrams wait in the kernel's queue) until `resume()`. A batch read
+  /// just before may still be delivered by the receive thread. The thread
+  /// or the loop's watcher ends only with `close()`.
   #[napi(catch_unwind)]
   pub fn pause(&self) -> Result<()> {
     #[cfg(target_os = "linux")]
     {
       let inner = self.inner.lock().unwrap();
+      if let Some(p) = &inner.poller {
+        p.pause();
+      }
       if inner.thread.is_some() {
         inner.shared.paused.store(true, std::sync::atomic::Ordering::Release);
         inner.shared.kick();
@@ -775,14 +808,21 @@ impl UdpSocket {
     Ok(())
   }
 
-  /// Resumes a paused receive thread. Returns false when there is no thread
-  /// (never started, or closed): call `start()` then.
+  /// Resumes a paused receiver. Returns false when there is none (never
+  /// started, or closed): call `start()` then.
   #[napi(catch_unwind)]
   pub fn resume(&self) -> Result<bool> {
     #[cfg(target_os = "linux")]
     {
       let inner = self.inner.lock().unwrap();
-      if inner.closed || inner.thread.is_none() {
+      if inner.closed {
+        return Ok(false);
+      }
+      if let Some(p) = &inner.poller {
+        p.resume()?;
+        return Ok(true);
+      }
+      if inner.thread.is_none() {
         return Ok(false);
       }
       inner.shared.paused.store(false, std::sync::atomic::Ordering::Release);
@@ -800,10 +840,13 @@ impl UdpSocket {
     {
       let mut inner = self.inner.lock().unwrap();
       if !inner.closed {
+        if let Some(p) = inner.poller.take() {
+          p.close();
+        }
         imp::stop(&mut inner);
         inner.closed = true;
         // SAFETY: shutting down our own descriptor; it is closed when the
-        // last Arc drops (at once, the thread being gone).
+        // last Arc drops (the thread gone, the loop's watcher closed).
         unsafe { libc::shutdown(inner.shared.fd, libc::SHUT_RDWR) };
       }
     }
@@ -840,6 +883,10 @@ impl UdpSocket {
 impl Drop for UdpSocket {
   fn drop(&mut self) {
     if let Ok(mut inner) = self.inner.lock() {
+      // Finalizers run on the JavaScript thread, where the watcher lives.
+      if let Some(p) = inner.poller.take() {
+        p.close();
+      }
       if inner.thread.is_some() {
         imp::stop(&mut inner);
       }

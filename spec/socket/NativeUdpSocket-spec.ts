@@ -52,13 +52,15 @@ async function receive(socket: NativeQuicSocket, n: number): Promise<{ messages:
   );
 }
 
-onLinux('NativeUdpSocket', () => {
+const receiveModes = ['thread', 'loop'] as const;
+
+onLinux.each(receiveModes)('NativeUdpSocket, receiving on the %s', (receiveOn) => {
   const open: { close(): void }[] = [];
   afterEach(() => {
     for (const s of open.splice(0)) s.close();
   });
   async function native(): Promise<NativeQuicSocket> {
-    const s = await bindNativeUdpSocket('127.0.0.1', 0);
+    const s = await bindNativeUdpSocket('127.0.0.1', 0, undefined, { receiveOn });
     open.push(s);
     return s;
   }
@@ -179,7 +181,7 @@ onLinux('NativeUdpSocket', () => {
   });
 
   it('completes incoming$ on close, and close is idempotent', async () => {
-    const s = await bindNativeUdpSocket('127.0.0.1', 0);
+    const s = await bindNativeUdpSocket('127.0.0.1', 0, undefined, { receiveOn });
     const all = lastValueFrom(s.incoming$.pipe(toArray()));
     s.close();
     s.close();
@@ -195,8 +197,8 @@ onLinux('NativeUdpSocket', () => {
       const a = n.UdpSocket.bind('127.0.0.1', 0);
       const b = n.UdpSocket.bind('127.0.0.1', 0);
       let got = 0;
-      b.start(() => { got++; });
-      a.start(() => {});
+      b.start(() => { got++; }, ${receiveOn === 'loop'});
+      a.start(() => {}, ${receiveOn === 'loop'});
       a.sendTo(Buffer.from('x'), b.localAddress());
       setTimeout(() => console.log('received ' + got), 100);
     `;
@@ -208,12 +210,12 @@ onLinux('NativeUdpSocket', () => {
   it('works over IPv6 loopback', async () => {
     let a: NativeQuicSocket;
     try {
-      a = await bindNativeUdpSocket('::1', 0);
+      a = await bindNativeUdpSocket('::1', 0, undefined, { receiveOn });
     } catch {
       return; // no IPv6 on this host
     }
     open.push(a);
-    const b = await bindNativeUdpSocket('::1', 0);
+    const b = await bindNativeUdpSocket('::1', 0, undefined, { receiveOn });
     open.push(b);
     expect(b.localAddress.family).toBe('IPv6');
     const got = receive(b, 1);
@@ -223,13 +225,50 @@ onLinux('NativeUdpSocket', () => {
     expect(messages[0]!.peer).toEqual({ address: '::1', port: a.localAddress.port, family: 'IPv6' });
   });
 
+  it('survives close() and pause() from inside its own batch callback, and receives again after resume', async () => {
+    const a = await native();
+    const b = await native();
+    // Unsubscribing inside next() pauses the receiver during its own delivery.
+    for (const word of ['one', 'two', 'three']) {
+      const got = receive(b, 1);
+      a.sender.sendTo(Buffer.from(word), b.localAddress);
+      expect((await got).dgrams[0]!.toString()).toBe(word);
+    }
+    // Closing inside next(): incoming$ completes, nothing crashes, later datagrams go nowhere.
+    const done = new Promise<void>((resolve) => {
+      b.incoming$.subscribe({
+        next: () => b.close(),
+        complete: () => resolve(),
+      });
+    });
+    a.sender.sendTo(Buffer.from('x'), b.localAddress);
+    a.sender.sendTo(Buffer.from('y'), b.localAddress);
+    await within(done, 2000, 'completion after close in next()');
+    await new Promise((r) => setTimeout(r, 20));
+  });
+
+  it('reports an exception thrown by its batch callback as an uncaught exception, as Node does for its own sockets', () => {
+    const addon = JSON.stringify(join(__dirname, '../../native/index.js'));
+    const script = `
+      const n = require(${addon});
+      const a = n.UdpSocket.bind('127.0.0.1', 0);
+      const b = n.UdpSocket.bind('127.0.0.1', 0);
+      process.on('uncaughtException', (e) => { console.log('caught ' + e.message); a.close(); b.close(); });
+      b.start(() => { throw new Error('boom'); }, ${receiveOn === 'loop'});
+      a.sendTo(Buffer.from('x'), b.localAddress());
+      setTimeout(() => {}, 300);
+    `;
+    const out = execFileSync(process.execPath, ['-e', script], { timeout: 10_000, encoding: 'utf8' });
+    expect(out.trim()).toBe('caught boom');
+  });
+
   it.each([
     ['native', 'native'],
     ['native', 'dgram'],
     ['dgram', 'native'],
   ] as const)('echoes a QUIC stream end to end: %s server, %s client', async (serverKind, clientKind) => {
-    const serverSocket = await bindQuicSocket({ native: serverKind === 'native' ? 'require' : 'never' });
-    const clientSocket = await bindQuicSocket({ native: clientKind === 'native' ? 'require' : 'never' });
+    const serverSocket = await bindQuicSocket({ native: serverKind === 'native' ? 'require' : 'never', receiveOn });
+    const clientSocket = await bindQuicSocket({ native: clientKind === 'native' ? 'require' : 'never', receiveOn });
     open.push(serverSocket, clientSocket);
     const { server, client } = loopbackParams({ disableClientIpValidation: true });
     // Native sockets flush connections from Rust (quiche straight to the socket); the JavaScript

@@ -9,11 +9,16 @@ import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
 
+/** `require-loop`: the native socket read on Node's event loop instead of its receive thread. */
+type Kind = 'require' | 'require-loop' | 'never';
+
 /** Starts a Node process that binds a socket of `kind`, subscribes to it, then runs `then`. */
-function child(kind: 'require' | 'never', then: string): ChildProcess {
+function child(kind: Kind, then: string): ChildProcess {
+  const native = kind === 'never' ? 'never' : 'require';
+  const receiveOn = kind === 'require-loop' ? 'loop' : 'thread';
   const script = `
     const { bindQuicSocket } = require('./src/socket/bindQuicSocket');
-    bindQuicSocket({ native: '${kind}' }).then((socket) => {
+    bindQuicSocket({ native: '${native}', receiveOn: '${receiveOn}' }).then((socket) => {
       socket.incoming$.subscribe();
       process.stdout.write('receiving ' + socket.kind + '\\n');
       ${then}
@@ -49,10 +54,10 @@ function receiving(proc: ChildProcess): Promise<string> {
   });
 }
 
-const kinds = process.platform === 'linux' ? (['require', 'never'] as const) : (['never'] as const);
+const kinds: readonly Kind[] = process.platform === 'linux' ? ['require', 'require-loop', 'never'] : ['never'];
 
 describe.each(kinds)('bindQuicSocket({ native: %s }) and the event loop', (kind) => {
-  const expected = kind === 'require' ? 'native' : 'dgram';
+  const expected = kind === 'never' ? 'dgram' : 'native';
   const running: ChildProcess[] = [];
   afterEach(() => {
     for (const p of running.splice(0)) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');

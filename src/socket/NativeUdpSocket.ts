@@ -88,8 +88,8 @@ class NativeSender implements DatagramSender {
 }
 
 /**
- * Binds the native Linux UDP socket (GSO sends, `recvmmsg` + GRO receives on a thread of its own)
- * as a {@link QuicSocket}.
+ * Binds the native Linux UDP socket (GSO sends, `recvmmsg` + GRO receives on Node's event loop or
+ * on a thread of its own) as a {@link QuicSocket}.
  *
  * <span class="informal">The fast path: one system call per 64 KiB sent, one JavaScript call per
  * `recvmmsg` batch received.</span>
@@ -97,10 +97,10 @@ class NativeSender implements DatagramSender {
  * `incoming$` emits one {@link Incoming} per received message: a GRO train (with `gro` set to its
  * segment size) or a single datagram. Messages of one receive batch (up to 32) are handed on
  * together, right after the event loop's poll phase (on `setImmediate`), like
- * `fromUdpSocket`'s bursts. Subscribing starts the receive thread and unsubscribing pauses it (the
- * kernel queues what arrives meanwhile); several subscribers share one thread. While it receives,
+ * `fromUdpSocket`'s bursts. Subscribing starts receiving and unsubscribing pauses it (the kernel
+ * queues what arrives meanwhile); several subscribers share one receiver. While it receives,
  * the socket keeps Node's event loop alive like a bound `node:dgram` socket, unless `unref()` was
- * called. `close()` stops the thread and closes the socket.
+ * called. `close()` stops receiving and closes the socket.
  *
  * `local` is the bound address (no IP_PKTINFO yet: a socket bound to a wildcard address reports
  * the wildcard, as `fromDgramSocket` does).
@@ -116,15 +116,41 @@ class NativeSender implements DatagramSender {
  * @param address The IP address to bind to.
  * @param port The UDP port; 0 picks a free one.
  * @param metrics Where write errors are counted.
+ * @param options Where the socket is read; see {@link NativeUdpSocketOptions}.
  * @returns The bound socket.
  * @throws QuicError `SocketError` when the bind fails, and off Linux.
  */
-export async function bindNativeUdpSocket(address: string, port: number, metrics?: Metrics): Promise<NativeQuicSocket> {
-  return createNativeUdpSocket(address, port, metrics);
+export async function bindNativeUdpSocket(
+  address: string,
+  port: number,
+  metrics?: Metrics,
+  options: NativeUdpSocketOptions = {},
+): Promise<NativeQuicSocket> {
+  return createNativeUdpSocket(address, port, metrics, options);
+}
+
+/** How the native socket receives. */
+export interface NativeUdpSocketOptions {
+  /**
+   * Where the socket is read. `'thread'`: a receive thread of its own blocks in `poll` +
+   * `recvmmsg` and queues each batch to the JavaScript thread (reading and copying overlap with
+   * JavaScript work). `'loop'`: Node's own event loop watches the socket and `recvmmsg` runs on the
+   * JavaScript thread when it is readable: no thread per socket (a client with many sockets), one
+   * wake-up per arriving batch instead of two. On the 2-vCPU benchmark machine both measured the
+   * same (round-trip latency, CPU per request and per handshake, within run-to-run noise).
+   * Defaults to `'thread'`.
+   */
+  readonly receiveOn?: 'loop' | 'thread';
 }
 
 /** The synchronous core of {@link bindNativeUdpSocket}. */
-export function createNativeUdpSocket(address: string, port: number, metrics?: Metrics): NativeQuicSocket {
+export function createNativeUdpSocket(
+  address: string,
+  port: number,
+  metrics?: Metrics,
+  options: NativeUdpSocketOptions = {},
+): NativeQuicSocket {
+  const onLoop = options.receiveOn === 'loop';
   let socket: napi.UdpSocket;
   try {
     socket = napi.UdpSocket.bind(address, port);
@@ -144,8 +170,8 @@ export function createNativeUdpSocket(address: string, port: number, metrics?: M
   const closeListeners = new Set<() => void>();
   // Where the receive thread's batches go: the current subscription's handler, or nowhere.
   let deliver: ((batch: napi.RecvBatch) => void) | null = null;
-  // The receive thread's callback is unref'd in the addon, so a JavaScript handle holds the event
-  // loop open while receiving; `ref()`/`unref()` toggle it as dgram's do.
+  // The addon's receiver (the loop's watcher or the thread's callback) is unref'd, so a JavaScript
+  // handle holds the event loop open while receiving; `ref()`/`unref()` toggle it as dgram's do.
   let refed = true;
   let keepAlive: ReturnType<typeof setInterval> | undefined;
   const holdEventLoop = (on: boolean): void => {
@@ -192,9 +218,9 @@ export function createNativeUdpSocket(address: string, port: number, metrics?: M
     };
     deliver = onBatch;
     try {
-      // The thread outlives its subscribers, paused in between: spawning and joining a thread
+      // The receiver outlives its subscribers, paused in between: spawning and joining a thread
       // per subscription cost ~0.3 ms of CPU, paid by every client dialing from a reused socket.
-      if (!socket.resume()) socket.start((batch) => deliver?.(batch));
+      if (!socket.resume()) socket.start((batch) => deliver?.(batch), onLoop);
     } catch (cause) {
       deliver = null;
       subscriber.error(new QuicError('SocketError', `cannot start receiving: ${(cause as Error).message}`, { cause }));

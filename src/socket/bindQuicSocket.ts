@@ -17,6 +17,12 @@ export interface BindQuicSocketOptions {
   readonly native?: 'auto' | 'never' | 'require';
   /** Where write errors are counted. */
   readonly metrics?: Metrics;
+  /**
+   * Where the native socket is read: `'thread'` (the default) on a receive thread of its own,
+   * `'loop'` on Node's event loop. See `NativeUdpSocketOptions.receiveOn`. Ignored for
+   * `node:dgram`.
+   */
+  readonly receiveOn?: 'loop' | 'thread';
 }
 
 /**
@@ -47,7 +53,7 @@ export async function bindQuicSocket(options: BindQuicSocketOptions = {}): Promi
   const mode = options.native ?? 'auto';
   if (mode !== 'never') {
     try {
-      return createNativeUdpSocket(address, port, options.metrics);
+      return createNativeUdpSocket(address, port, options.metrics, options.receiveOn ? { receiveOn: options.receiveOn } : {});
     } catch (error) {
       if (mode === 'require') throw error;
     }
