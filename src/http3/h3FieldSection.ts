@@ -14,6 +14,19 @@ import type { H3Header } from './H3Headers';
 const LONG_STRING = 64;
 const OUTSIDE_LATIN1 = /[^\u0000-\u00ff]/;
 
+// Names and values most messages carry: decoded as these strings rather than made afresh (a call
+// into C++ each) and hashed again wherever they are looked up.
+const COMMON_STRINGS = [
+  ':method', ':scheme', ':authority', ':path', ':status', ':protocol', 'user-agent', 'accept', 'accept-encoding',
+  'accept-language', 'content-length', 'content-type', 'cookie', 'host', 'priority', 'referer', 'te', 'cache-control',
+  'date', 'server', 'etag', 'last-modified', 'location', 'set-cookie', 'origin', 'if-none-match', 'if-modified-since',
+  'range', 'authorization', 'vary', 'GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'CONNECT', 'https', 'http', '/',
+  '200', '204', '206', '304', '404', '*/*', 'trailers', 'localhost',
+];
+// COMMON_STRINGS by length.
+const COMMON_BY_LENGTH: string[][] = [];
+for (const c of COMMON_STRINGS) (COMMON_BY_LENGTH[c.length] ??= []).push(c);
+
 // The buffer sections are encoded into: the native call copies what it needs at once, so one
 // buffer serves every connection (JavaScript runs one call at a time).
 let encodeBuffer = Buffer.allocUnsafe(4096);
@@ -78,17 +91,35 @@ function outsideLatin1(what: string, s: string): QuicError {
  * @returns A new header list.
  */
 export function decodeFieldSection(buf: Buffer, start: number, end: number): H3Header[] {
-  const count = buf.readUInt32LE(start);
+  const count = u32(buf, start);
   const list: H3Header[] = [];
   let at = start + 4;
   for (let i = 0; i < count && at < end; i++) {
-    const nameLength = buf.readUInt32LE(at);
-    const name = buf.toString('latin1', at + 4, at + 4 + nameLength);
+    const nameLength = u32(buf, at);
+    const name = readString(buf, at + 4, nameLength);
     at += 4 + nameLength;
-    const valueLength = buf.readUInt32LE(at);
-    const value = buf.toString('latin1', at + 4, at + 4 + valueLength);
+    const valueLength = u32(buf, at);
+    const value = readString(buf, at + 4, valueLength);
     at += 4 + valueLength;
     list.push({ name, value });
   }
   return list;
+}
+
+function u32(buf: Buffer, at: number): number {
+  return (buf[at]! | (buf[at + 1]! << 8) | (buf[at + 2]! << 16) | (buf[at + 3]! << 24)) >>> 0;
+}
+
+/** The Latin-1 string of `length` bytes at `at`: a common one if it is, else a new one. */
+function readString(buf: Buffer, at: number, length: number): string {
+  const candidates = COMMON_BY_LENGTH[length];
+  if (candidates !== undefined) {
+    for (let c = 0; c < candidates.length; c++) {
+      const s = candidates[c]!;
+      let i = 0;
+      while (i < length && buf[at + i] === s.charCodeAt(i)) i++;
+      if (i === length) return s;
+    }
+  }
+  return buf.toString('latin1', at, at + length);
 }

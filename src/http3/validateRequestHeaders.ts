@@ -1,8 +1,6 @@
 import type { H3Header } from './H3Headers';
 
-const REQUEST_PSEUDO = new Set([':method', ':scheme', ':authority', ':path', ':protocol']);
-// RFC 9114 §4.2: connection-specific fields are malformed in HTTP/3.
-const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+// Names are matched with `switch` rather than Sets: a Set lookup hashes every freshly decoded name.
 // What `name !== name.toLowerCase()` finds, without making a string: toLowerCase changes only
 // these in a Latin-1 string (plus µ and ÿ, whose lowercase forms are themselves).
 const HAS_UPPERCASE = /[A-Z\u00c0-\u00d6\u00d8-\u00de]/;
@@ -27,36 +25,50 @@ export function validateRequestHeaders(headers: readonly H3Header[]): string | n
     if (name.length === 0) return 'an empty field name';
     if (HAS_UPPERCASE.test(name)) return `the field name ${JSON.stringify(name)} has uppercase letters`;
     if (name.charCodeAt(0) === 0x3a /* : */) {
-      if (!REQUEST_PSEUDO.has(name)) return `the pseudo-header ${name} is not a request pseudo-header`;
-      if (regular) return `the pseudo-header ${name} follows a regular field`;
-      const twice = `the pseudo-header ${name} appears twice`;
+      if (regular) {
+        return isRequestPseudo(name) ? `the pseudo-header ${name} follows a regular field` : `the pseudo-header ${name} is not a request pseudo-header`;
+      }
       switch (name) {
         case ':method':
-          if (method !== undefined) return twice;
+          if (method !== undefined) return twice(name);
           method = value;
           break;
         case ':scheme':
-          if (scheme !== undefined) return twice;
+          if (scheme !== undefined) return twice(name);
           scheme = value;
           break;
         case ':authority':
-          if (authority !== undefined) return twice;
+          if (authority !== undefined) return twice(name);
           authority = value;
           break;
         case ':path':
-          if (path !== undefined) return twice;
+          if (path !== undefined) return twice(name);
           path = value;
           break;
-        default:
-          if (protocol !== undefined) return twice;
+        case ':protocol':
+          if (protocol !== undefined) return twice(name);
           protocol = value;
+          break;
+        default:
+          return `the pseudo-header ${name} is not a request pseudo-header`;
       }
       continue;
     }
     regular = true;
-    if (name === 'host') host = true;
-    else if (CONNECTION_SPECIFIC.has(name)) return `the connection-specific field ${name} is not allowed in HTTP/3`;
-    else if (name === 'te' && value.toLowerCase() !== 'trailers') return 'te must be "trailers" in HTTP/3';
+    switch (name) {
+      case 'host':
+        host = true;
+        break;
+      // RFC 9114 §4.2: connection-specific fields are malformed in HTTP/3.
+      case 'connection':
+      case 'keep-alive':
+      case 'proxy-connection':
+      case 'transfer-encoding':
+      case 'upgrade':
+        return `the connection-specific field ${name} is not allowed in HTTP/3`;
+      case 'te':
+        if (value.toLowerCase() !== 'trailers') return 'te must be "trailers" in HTTP/3';
+    }
   }
   if (method === undefined || method === '') return 'the request has no :method';
   if (method === 'CONNECT' && protocol === undefined) {
@@ -72,4 +84,12 @@ export function validateRequestHeaders(headers: readonly H3Header[]): string | n
     return 'an http(s) request has neither :authority nor host';
   }
   return null;
+}
+
+function isRequestPseudo(name: string): boolean {
+  return name === ':method' || name === ':scheme' || name === ':authority' || name === ':path' || name === ':protocol';
+}
+
+function twice(name: string): string {
+  return `the pseudo-header ${name} appears twice`;
 }
