@@ -299,6 +299,16 @@ export declare class H3Connection {
    */
   sendResponseEncoded(conn: Connection, streamId: number, encoded: Uint8Array, fin: boolean, urgency?: number | undefined | null, incremental?: boolean | undefined | null): void
   /**
+   * `sendResponseEncoded`, then as much of `body` as the stream takes now
+   * (`fin` once all of it is taken): a small response in one call. Returns
+   * how many body bytes were taken, 0 when none.
+   *
+   * # Errors
+   * As `sendResponseEncoded` (nothing was sent), then as `sendBody` (the
+   * headers were sent).
+   */
+  sendResponseWithBody(conn: Connection, streamId: number, encoded: Uint8Array, body: Uint8Array, fin: boolean, urgency?: number | undefined | null, incremental?: boolean | undefined | null): number
+  /**
    * Sends another header section: an informational (1xx) response before
    * the final one, or trailers (`isTrailer`) after the body.
    */

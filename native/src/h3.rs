@@ -345,6 +345,36 @@ impl JsH3Connection {
     self.response(conn, id, &h, fin, urgency, incremental)
   }
 
+  /// `sendResponseEncoded`, then as much of `body` as the stream takes now
+  /// (`fin` once all of it is taken): a small response in one call. Returns
+  /// how many body bytes were taken, 0 when none.
+  ///
+  /// # Errors
+  /// As `sendResponseEncoded` (nothing was sent), then as `sendBody` (the
+  /// headers were sent).
+  #[napi(catch_unwind)]
+  #[allow(clippy::too_many_arguments)]
+  pub fn send_response_with_body(
+    &mut self,
+    conn: &mut JsConnection,
+    stream_id: f64,
+    encoded: &[u8],
+    body: &[u8],
+    fin: bool,
+    urgency: Option<u32>,
+    incremental: Option<bool>,
+  ) -> Result<u32> {
+    conn.live()?;
+    let id = to_u64("streamId", stream_id)?;
+    let h = decode_section(encoded)?;
+    self.response(conn, id, &h, false, urgency, incremental)?;
+    match self.inner.send_body(&mut conn.conn, id, body, fin) {
+      Ok(n) => Ok(n as u32),
+      Err(quiche::h3::Error::Done) => Ok(0),
+      Err(e) => Err(h3_stream_err(e, id)),
+    }
+  }
+
   /// Sends another header section: an informational (1xx) response before
   /// the final one, or trailers (`isTrailer`) after the body.
   #[napi(catch_unwind)]

@@ -114,6 +114,45 @@ describe('BatchedH3Connection', () => {
     expect(client.poll(p.client)).toMatchObject({ type: 'headers', headers: [{ name: ':status', value: '204' }] });
   });
 
+  it('should send a response and the body bytes the stream takes in one call', () => {
+    const { pair: p, client, server } = pair();
+    const small = client.sendRequest(p.client, GET, true);
+    const large = client.sendRequest(p.client, GET, true);
+    p.advance();
+    drain(server, p.server);
+
+    const status = [{ name: ':status', value: '200' }];
+    expect(server.sendResponseWithBody(p.server, small, status, Buffer.from('hello'), true, 3, true)).toBe(5);
+    // More than the stream's flow-control window: the rest waits, as sendBody would say.
+    const body = Buffer.alloc(4 * 1024 * 1024, 1);
+    const taken = server.sendResponseWithBody(p.server, large, status, body, true);
+    expect(taken).toBeGreaterThan(0);
+    expect(taken).toBeLessThan(body.length);
+    p.advance();
+
+    const events: napi.H3Event[] = [];
+    const buf = new Uint8Array(64 * 1024);
+    let received = 0;
+    for (let e = client.poll(p.client); e !== null; e = client.poll(p.client)) {
+      events.push(e);
+      if (e.type === 'data') for (let n = client.recvBody(p.client, e.streamId, buf); n !== null; n = client.recvBody(p.client, e.streamId, buf)) if (e.streamId === large) received += n;
+    }
+    expect(events.filter((e) => e.streamId === small).map((e) => e.type)).toEqual(['headers', 'data', 'finished']);
+    expect(events.filter((e) => e.streamId === large).map((e) => e.type)).toEqual(['headers', 'data']);
+    expect(received).toBe(taken);
+  });
+
+  it('should refuse response headers a second time with FrameUnexpected and send no body', () => {
+    const { pair: p, client, server } = pair();
+    const streamId = client.sendRequest(p.client, GET, true);
+    p.advance();
+    drain(server, p.server);
+    server.sendResponse(p.server, streamId, [{ name: ':status', value: '103' }], false);
+
+    const error = thrown(() => server.sendResponseWithBody(p.server, streamId, [{ name: ':status', value: '200' }], Buffer.from('x'), true));
+    expect(error.code).toBe('FrameUnexpected');
+  });
+
   it('should make a driver reset a response whose header is outside Latin-1, as before', async () => {
     const server = await startH3Server(() => ({ status: 200, headers: { 'x-snow': '\u2603' }, body: 'never' }));
     const client = await connectH3(server.port);

@@ -111,6 +111,20 @@ export class BatchedH3Connection implements H3ConnectionLike {
     this.native.sendResponseEncoded(conn as QuicheConnection, streamId, encodeFieldSection(headers), fin, urgency, incremental);
   }
 
+  /** Sends response headers and the body bytes the stream takes now; see `napi.H3Connection.sendResponseWithBody`. */
+  sendResponseWithBody(
+    conn: H3QuicheConnection,
+    streamId: number,
+    headers: H3Header[],
+    body: Uint8Array,
+    fin: boolean,
+    urgency?: number,
+    incremental?: boolean,
+  ): number {
+    const encoded = encodeFieldSection(headers);
+    return this.native.sendResponseWithBody(conn as QuicheConnection, streamId, encoded, body, fin, urgency, incremental);
+  }
+
   /** Sends a 1xx response or trailers; see `napi.H3Connection.sendAdditionalHeaders`. */
   sendAdditionalHeaders(conn: H3QuicheConnection, streamId: number, headers: H3Header[], isTrailer: boolean, fin: boolean): void {
     this.native.sendAdditionalHeadersEncoded(conn as QuicheConnection, streamId, encodeFieldSection(headers), isTrailer, fin);

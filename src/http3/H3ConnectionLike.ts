@@ -32,6 +32,20 @@ export interface H3ConnectionLike<C = H3QuicheConnection> {
   sendRequest(conn: C, headers: H3Header[], fin: boolean): number;
   sendResponse(conn: C, streamId: number, headers: H3Header[], fin: boolean, urgency?: number, incremental?: boolean): void;
   sendAdditionalHeaders(conn: C, streamId: number, headers: H3Header[], isTrailer: boolean, fin: boolean): void;
+  /**
+   * Optional: `sendResponse` (without FIN) then `sendBody` in one call, for a response whose body is
+   * in hand; returns the body bytes taken (0 when none). Without it, the driver makes the two calls.
+   * Thrown before the headers went out: as `sendResponse`; after: as `sendBody`.
+   */
+  sendResponseWithBody?(
+    conn: C,
+    streamId: number,
+    headers: H3Header[],
+    body: Uint8Array,
+    fin: boolean,
+    urgency?: number,
+    incremental?: boolean,
+  ): number;
   sendBody(conn: C, streamId: number, body: Uint8Array, fin: boolean): number | null;
   recvBody(conn: C, streamId: number, out: Uint8Array): number | null;
   poll(conn: C): napi.H3Event | null;

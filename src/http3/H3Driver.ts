@@ -872,6 +872,19 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
         if (s.frames.length === 0) break; // asynchronous: the sink marks the stream when it delivers
         continue;
       }
+      const next = s.frames[1];
+      if (frame.kind === 'headers' && next?.kind === 'body' && next.data.length > 0 && !s.headersWritten && this.isServer) {
+        // A response and its body in hand: one native call for both where the layer has it.
+        const written = this.writeResponseWithBody(qconn, s, frame, next);
+        if (written > 0) s.frames.shift();
+        if (written < 2) {
+          if (!s.writeDone) this.blockedWrites.add(s);
+          break;
+        }
+        s.frames.shift();
+        if (next.fin) this.onFinWritten(s);
+        continue;
+      }
       if (!this.writeFrame(qconn, s, frame)) {
         // Blocked on flow control: retry at every turn until quiche takes it.
         if (!s.writeDone) this.blockedWrites.add(s);
@@ -927,6 +940,49 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
       this.onWriteError(qconn, s, e);
       return false;
     }
+  }
+
+  /**
+   * Writes a stream's first header section (server) and the body frame after it, with
+   * `sendResponseWithBody` when the layer has it, else frame by frame.
+   *
+   * @returns How many of the two frames were written whole: 0 (blocked or failed), 1 (the headers;
+   * the body is blocked, `body.data` is what is left) or 2.
+   */
+  private writeResponseWithBody(
+    qconn: H3QuicheConnection,
+    s: H3Stream,
+    headers: OutboundFrame & { kind: 'headers' },
+    body: OutboundFrame & { kind: 'body' },
+  ): number {
+    const h3 = this.h3!;
+    if (h3.sendResponseWithBody === undefined) {
+      if (!this.writeFrame(qconn, s, headers)) return 0;
+      return this.writeFrame(qconn, s, body) ? 2 : 1;
+    }
+    let n: number;
+    try {
+      n = h3.sendResponseWithBody(
+        qconn,
+        s.id,
+        headers.headers,
+        body.data,
+        body.fin,
+        headers.urgency ?? DEFAULT_URGENCY,
+        headers.incremental ?? DEFAULT_INCREMENTAL,
+      );
+    } catch (e) {
+      // StreamBlocked comes from the headers only: nothing was sent, retry.
+      if ((e as { code?: unknown })?.code !== 'StreamBlocked') this.onWriteError(qconn, s, e);
+      return 0;
+    }
+    s.headersWritten = true;
+    s.stats.bytesSent += n;
+    if (n < body.data.length) {
+      body.data = body.data.subarray(n);
+      return 1;
+    }
+    return 2;
   }
 
   /**
