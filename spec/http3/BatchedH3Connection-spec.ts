@@ -153,6 +153,40 @@ describe('BatchedH3Connection', () => {
     expect(error.code).toBe('FrameUnexpected');
   });
 
+  it('should answer the read after a short one with null, and read again once a poll saw new data', () => {
+    const { pair: p, client, server } = pair();
+    const streamId = client.sendRequest(p.client, GET, false);
+    client.sendBody(p.client, streamId, Buffer.from('abc'), false);
+    p.advance();
+    const buf = new Uint8Array(1024);
+
+    expect(drain(server, p.server).map((e) => e.type)).toEqual(['headers', 'data']);
+    expect(server.recvBody(p.server, streamId, buf)).toBe(3);
+    expect(server.recvBody(p.server, streamId, buf)).toBeNull();
+
+    client.sendBody(p.client, streamId, Buffer.from('defg'), true);
+    p.advance();
+    expect(drain(server, p.server).map((e) => e.type)).toEqual(['data']);
+    expect(server.recvBody(p.server, streamId, buf)).toBe(4);
+    expect(Buffer.from(buf.subarray(0, 4)).toString()).toBe('defg');
+    expect(server.recvBody(p.server, streamId, buf)).toBeNull();
+    expect(drain(server, p.server).map((e) => e.type)).toEqual(['finished']);
+  });
+
+  it('should keep reading a body larger than the buffer until quiche has no more', () => {
+    const { pair: p, client, server } = pair();
+    const streamId = client.sendRequest(p.client, GET, false);
+    client.sendBody(p.client, streamId, Buffer.alloc(10_000, 7), true);
+    p.advance();
+    const buf = new Uint8Array(4096);
+
+    drain(server, p.server);
+    const reads: Array<number | null> = [];
+    for (let n = server.recvBody(p.server, streamId, buf); n !== null; n = server.recvBody(p.server, streamId, buf)) reads.push(n);
+    expect(reads).toEqual([4096, 4096, 1808]);
+    expect(drain(server, p.server).map((e) => e.type)).toEqual(['finished']);
+  });
+
   it('should make a driver reset a response whose header is outside Latin-1, as before', async () => {
     const server = await startH3Server(() => ({ status: 200, headers: { 'x-snow': '\u2603' }, body: 'never' }));
     const client = await connectH3(server.port);

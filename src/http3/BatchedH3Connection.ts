@@ -38,6 +38,9 @@ export class BatchedH3Connection implements H3ConnectionLike {
   // Events polled and not yet returned, from `head` on.
   private readonly queue: napi.H3Event[] = [];
   private head = 0;
+  // The stream whose last recvBody did not fill the buffer: quiche has nothing more for it until
+  // packets arrive, which only the next refill can follow. -1: none.
+  private drainedStream = -1;
 
   /**
    * Creates the HTTP/3 layer of a connection, which queues our SETTINGS.
@@ -70,6 +73,7 @@ export class BatchedH3Connection implements H3ConnectionLike {
   }
 
   private refill(conn: QuicheConnection): void {
+    this.drainedStream = -1;
     let n = this.native.pollEvents(conn, nums, sectionBytes);
     while (n < 0) {
       // One field section is larger than the buffer: quiche's event waits in the addon meanwhile.
@@ -134,8 +138,19 @@ export class BatchedH3Connection implements H3ConnectionLike {
     return this.native.sendBody(conn as QuicheConnection, streamId, body, fin);
   }
 
+  /**
+   * Reads body bytes; `null` when none are ready. quiche's `recv_body` fills `out` with all it has
+   * (across DATA frames), so after a read that did not fill it the next one is `null`: that one is
+   * answered here, without the crossing, unless a poll came in between (packets may have arrived).
+   */
   recvBody(conn: H3QuicheConnection, streamId: number, out: Uint8Array): number | null {
-    return this.native.recvBody(conn as QuicheConnection, streamId, out);
+    if (streamId === this.drainedStream) {
+      this.drainedStream = -1;
+      return null;
+    }
+    const n = this.native.recvBody(conn as QuicheConnection, streamId, out);
+    this.drainedStream = n !== null && n < out.length ? streamId : -1;
+    return n;
   }
 
   sendGoaway(conn: H3QuicheConnection, id: number): void {
