@@ -7,6 +7,7 @@ import type { napi } from '../native/binding';
 import { fromNativeError } from '../native/errors';
 import type { Http3Settings } from '../settings/Http3Settings';
 import { ClientH3Controller } from './ClientH3Controller';
+import { ClientResponse } from './ClientResponse';
 import type { H3QuicheConnection } from './H3ConnectionLike';
 import { flowIdOf } from './H3DatagramFlow';
 import { formatPriority, type H3Priority } from './H3Priority';
@@ -221,23 +222,7 @@ export class ClientH3Driver extends H3Driver {
       s.informational.push(headers);
       return;
     }
-    const inbound = s.inbound;
-    const response: H3Response = {
-      streamId,
-      status,
-      headers,
-      informational: s.informational.slice(),
-      stats: s.stats,
-      body$: inbound.body$,
-      get body() {
-        return inbound.body;
-      },
-      flow: s.flow,
-      get trailers$() {
-        return inbound.trailers$;
-      },
-      header: (name) => headerValue(headers, name),
-    };
+    const response: H3Response = new ClientResponse(s, status, headers);
     p.response = response;
     if (p.settled) return;
     p.settled = true;
