@@ -20,9 +20,17 @@
  * new one, on a new port (`port`) or on a new address among 127.0.0.2..127.0.0.254 (`addr`), as a
  * NAT that loses its mapping would do. Packets the server still sends to the old socket are lost.
  *
+ * Capture: with `pcap` set, the relay writes a pcap of the datagrams as the server's network
+ * interface would see them: client → server datagrams when the relay delivers them (after its drops
+ * and corruption), from the upstream socket's address and port; server → client datagrams as the
+ * server sends them, to the upstream socket they were sent to. The client-facing leg is not
+ * recorded (the same datagrams again, with the relay's front address).
+ *
  * Only for loopback tests: it binds 127.0.0.1 / ::1.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+
+import { PcapWriter } from './pcap';
 
 /** Loss, corruption or a rate that applies to one direction. */
 export interface PerDirection<T> {
@@ -56,6 +64,8 @@ export interface RelayOptions {
   random?: () => number;
   /** Keep a trace of the first `trace` datagrams (both directions) in {@link Relay.trace}. */
   trace?: number;
+  /** Write the server side's datagrams to this pcap file (raw IPv4 / IPv6 + UDP); see the file comment. */
+  pcap?: string;
 }
 
 /** One datagram in {@link Relay.trace}. */
@@ -291,6 +301,7 @@ export class Relay {
   private readonly burstLeft: PerDirection<number> = { toServer: 0, toClient: 0 };
   private readonly dropList: Set<number>;
   private rebindTimer: NodeJS.Timeout | null = null;
+  private readonly pcap: PcapWriter | null;
   private nextAddr = 2;
   private closed = false;
 
@@ -301,6 +312,7 @@ export class Relay {
   ) {
     this.random = opts.random ?? Math.random;
     this.dropList = new Set(opts.dropToServer ?? []);
+    this.pcap = opts.pcap !== undefined ? new PcapWriter(opts.pcap) : null;
     const bw = opts.bandwidth;
     this.toServer = new Link(opts.delayMs ?? 0, bw?.bitsPerSecond, bw?.queuePackets ?? 25);
     this.toClient = new Link(opts.delayMs ?? 0, bw?.bitsPerSecond, bw?.queuePackets ?? 25);
@@ -431,7 +443,11 @@ export class Relay {
     const ok = this.toServer.push(data, () => {
       if (this.closed) return;
       // The upstream socket at delivery time: a rebind in between moves queued datagrams too.
-      sess.upstream.send(data, this.opts.target.port, this.opts.target.address, () => undefined);
+      const up = sess.upstream;
+      // Recorded once sent: a new upstream socket may not be bound (have an address) before.
+      up.send(data, this.opts.target.port, this.opts.target.address, (err) => {
+        if (!err && this.pcap && !this.closed) this.pcap.write(up.address(), this.opts.target, data);
+      });
       s.forwarded++;
       s.forwardedBytes += data.length;
       this.note('toServer', data, packets, 'forwarded');
@@ -447,8 +463,10 @@ export class Relay {
     const s = this.stats.toClient;
     const packets = this.account(s, msg);
     this.note('toClient', msg, packets, 'queued');
-    if (upstream !== session.upstream) return void s.dropped.rebind++;
     const a = upstream.address();
+    // Recorded as the server sent it, before any of the relay's drops on the way to the client.
+    this.pcap?.write(this.opts.target, a, msg);
+    if (upstream !== session.upstream) return void s.dropped.rebind++;
     this.serverRepliedOn.add(`${a.address}:${a.port}`);
     if (this.inBlackhole()) return void s.dropped.blackhole++;
     if (this.lose('toClient')) return void s.dropped.loss++;
@@ -502,6 +520,7 @@ export class Relay {
     if (this.rebindTimer) clearTimeout(this.rebindTimer);
     this.toServer.close();
     this.toClient.close();
+    this.pcap?.close();
     for (const s of this.sessions.values()) {
       try {
         s.upstream.close();
