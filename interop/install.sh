@@ -8,6 +8,7 @@
 #   interop/install.sh aioquic         # only aioquic (no root needed)
 #   sudo interop/install.sh ngtcp2     # only ngtcp2
 #   interop/install.sh rust            # tokio-quiche's and quiche's example programs (install-rust-peers.sh)
+#   sudo interop/install.sh tshark     # tshark, for the pcap cross-check (run.ts --pcap DIR); also part of `all`
 #
 # Every step says what it runs; a registry that refuses is reported as such and the script exits 1.
 set -euo pipefail
@@ -73,12 +74,31 @@ install_aioquic() {
   say "aioquic $AIOQUIC_VERSION examples ready in $ex"
 }
 
+install_tshark() {
+  if command -v tshark >/dev/null 2>&1; then
+    say "tshark already installed: $(tshark --version 2>/dev/null | head -n 1)"
+    return
+  fi
+  [ "$(id -u)" = 0 ] || fail "tshark needs apt as root: run 'sudo $0 tshark'"
+  # wireshark-common asks whether non-root users may capture (dumpcap setuid); the relay writes
+  # the pcaps itself, so answer no and never show the question.
+  say "debconf: wireshark-common/install-setuid false"
+  echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections \
+    || fail "debconf-set-selections (package debconf)"
+  say "apt-get install -y --no-install-recommends tshark"
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends tshark \
+    || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends tshark; } \
+    || fail "apt-get install tshark: the Debian mirror refused or is unreachable"
+  say "installed $(tshark --version 2>/dev/null | head -n 1)"
+}
+
 case "$WHAT" in
-  all) install_ngtcp2; install_aioquic ;;
+  all) install_ngtcp2; install_aioquic; install_tshark ;;
+  tshark) install_tshark ;;
   ngtcp2) install_ngtcp2 ;;
   aioquic) install_aioquic ;;
   # The quiche-based peers build BoringSSL twice from source (tens of minutes on 2 cores), so they
   # are asked for by name and not part of `all`.
   rust) "$HERE/install-rust-peers.sh" ;;
-  *) fail "usage: $0 [all|ngtcp2|aioquic|rust]" ;;
+  *) fail "usage: $0 [all|ngtcp2|aioquic|tshark|rust]" ;;
 esac

@@ -51,6 +51,7 @@ import {
 } from '../src';
 import { CHROMIUM, chromiumArgs, spkiPin } from './chromium';
 import { Relay, type RelayOptions } from './relay';
+import { type CaseSetup, crossCheck, type TsharkVerdict } from './tshark';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -180,6 +181,8 @@ export interface CaseResult {
   status: CaseStatus;
   reason: string;
   ms: number;
+  /** The tshark cross-check of the case's capture, when `pcapDir` was given. */
+  tshark?: TsharkVerdict;
 }
 
 /** What the peers need that is missing, or [] when both binaries / scripts are there. */
@@ -213,6 +216,36 @@ interface Fixture {
   keyPem: string;
   /** name -> SHA-256 of the file in www */
   sums: Map<string, string>;
+}
+
+/**
+ * The running case's capture, when `--pcap` is on: every relay of the case writes a pcap here,
+ * and every TLS endpoint a key log (ours through QuicSettings.keylogFile, each peer process its
+ * own file through SSLKEYLOGFILE or its option). Cases run one at a time, so one is enough.
+ */
+interface Capture {
+  dir: string;
+  /** The pcaps the case's relays wrote, in order. */
+  pcaps: string[];
+  /** The key logs handed out, in order (ours first). */
+  keylogs: string[];
+}
+let capture: Capture | null = null;
+
+/** A new pcap file for a relay of the running case, or undefined when not capturing. */
+function nextPcap(): string | undefined {
+  if (!capture) return undefined;
+  const f = path.join(capture.dir, `relay-${capture.pcaps.length + 1}.pcap`);
+  capture.pcaps.push(f);
+  return f;
+}
+
+/** A new key log file for one TLS endpoint (`who`) of the running case, or undefined. */
+function nextKeylog(who: string): string | undefined {
+  if (!capture) return undefined;
+  const f = path.join(capture.dir, `keys-${capture.keylogs.length + 1}-${who}.log`);
+  capture.keylogs.push(f);
+  return f;
 }
 
 function sha256(data: Uint8Array): string {
@@ -361,7 +394,11 @@ interface ProcOpts {
 }
 
 function startProc(cmd: string, args: string[], opts: ProcOpts = {}): Proc {
-  const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // When capturing, each peer process logs its TLS secrets to a file of its own (GnuTLS, BoringSSL
+  // in quiche's examples and Chromium read SSLKEYLOGFILE; aioquic gets --secrets-log instead).
+  const keylog = nextKeylog(path.basename(cmd));
+  const env = { ...process.env, ...(keylog ? { SSLKEYLOGFILE: keylog } : {}), ...opts.env };
+  const child = spawn(cmd, args, { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const file = opts.logFile ? fs.createWriteStream(opts.logFile) : null;
   const keep = (b: Buffer): void => {
@@ -577,6 +614,7 @@ async function startOurServer(
       ...(opts.qlogDir ? { qlogDir: opts.qlogDir } : {}),
       ...(opts.activeConnectionIdLimit ? { activeConnectionIdLimit: opts.activeConnectionIdLimit } : {}),
       ...(opts.proto === 'hq' ? { alpn: [HQ_INTEROP_ALPN] } : {}),
+      ...(capture ? { keylogFile: capture.keylogs[0]! } : {}),
     },
     { certChain: fx.certPem, privateKey: fx.keyPem },
   );
@@ -681,6 +719,7 @@ async function ourFetch(
       ...(opts.earlyData ? { enableEarlyData: true } : {}),
       ...(opts.qlogDir ? { qlogDir: opts.qlogDir } : {}),
       ...(opts.maxIdleTimeout ? { maxIdleTimeout: opts.maxIdleTimeout } : {}),
+      ...(capture ? { keylogFile: capture.keylogs[0]! } : {}),
     },
   };
   // One request per file, over h3 (status 200 or no file) or hq-interop (the body, or the stream's reset as the error).
@@ -886,12 +925,15 @@ const aioquic: PeerImpl = {
     if (opts.feature === 'keyupdate') args.push('--key-update');
     if (opts.feature === 'chacha20') args.push('--cipher-suites', 'CHACHA20_POLY1305_SHA256');
     if (opts.feature === 'v2') args.push('--negotiate-v2');
+    const keylog = nextKeylog('aioquic-client');
+    if (keylog) args.push('--secrets-log', keylog);
     args.push(...names.map((n) => `https://${authority(urlHost, port)}/${n}`));
     return runProc(PYTHON, args, opts.timeoutMs, { cwd: AIOQUIC_EXAMPLES, ...(opts.logFile ? { logFile: opts.logFile } : {}) });
   },
   async server(fx, port, opts) {
     if (opts.preferredPort !== undefined) throw new CaseUnsupported('aioquic 1.7.2 has no preferred_address (neither the library configuration nor http3_server.py)');
-    const args = [path.join(AIOQUIC_EXAMPLES, 'http3_server.py'), '--certificate', fx.certFile, '--private-key', fx.keyFile, '--host', opts.host ?? '127.0.0.1', '--port', String(port), ...(opts.retry ? ['--retry'] : []), ...(opts.qlogDir ? ['--quic-log', opts.qlogDir] : [])];
+    const keylog = nextKeylog('aioquic-server');
+    const args = [path.join(AIOQUIC_EXAMPLES, 'http3_server.py'), '--certificate', fx.certFile, '--private-key', fx.keyFile, '--host', opts.host ?? '127.0.0.1', '--port', String(port), ...(opts.retry ? ['--retry'] : []), ...(opts.qlogDir ? ['--quic-log', opts.qlogDir] : []), ...(keylog ? ['--secrets-log', keylog] : [])];
     const p = startProc(PYTHON, args, { cwd: AIOQUIC_EXAMPLES, env: { STATIC_ROOT: fx.www } });
     await sleep(2000); // Python + starlette import time; the server logs nothing when ready.
     return p;
@@ -1288,9 +1330,11 @@ async function withRelay<T>(
   f: (port: number, relay: Relay | null) => Promise<T>,
   network: Omit<RelayOptions, 'target'> | null = caseNetwork(testCase, quick),
 ): Promise<T> {
-  const net = network;
+  // When capturing, every case runs through a relay: one that only watches where the case has none.
+  const net = network ?? (capture ? {} : null);
   if (net === null) return f(target.port, null);
-  const relay = await Relay.start({ ...net, target });
+  const pcap = nextPcap();
+  const relay = await Relay.start({ ...net, target, ...(pcap ? { pcap } : {}) });
   try {
     return await f(relay.port, relay);
   } finally {
@@ -1338,31 +1382,8 @@ async function serverRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
   const dl = fs.mkdtempSync(path.join(fx.dir, 'dl-'));
   try {
     if (testCase === 'resumption' || testCase === 'zerortt') {
-      const sessionFile = path.join(dl, 'session.bin');
-      const tpFile = path.join(dl, 'tp.bin');
-      const first = await peer.client(fx, srv.port, names.slice(0, 1), dl, { sessionFile, tpFile, timeoutMs: timeoutMs / 2 });
-      check(!first.timedOut, `1st connection: client timed out: ${lastLines(first.out)}`);
-      check(first.code === 0, `1st connection: client exit ${first.code}: ${lastLines(first.out)}`);
-      check(fs.existsSync(sessionFile), '1st connection: client stored no session ticket (our server sent none?)');
-      const qlogDir = fs.mkdtempSync(path.join(fx.dir, 'qlog-'));
-      const second = await peer.client(fx, srv.port, names.slice(1), dl, { sessionFile, tpFile, earlyData, qlogDir, timeoutMs: timeoutMs / 2 });
-      check(!second.timedOut, `2nd connection: client timed out: ${lastLines(second.out)}`);
-      check(second.code === 0, `2nd connection: client exit ${second.code}: ${lastLines(second.out)}`);
-      const bad = compareFiles(fx, names, readDownloads(dl, names));
-      check(bad === '', bad);
-      check(srv.connections.length === 2, `expected 2 handshakes, our server saw ${srv.connections.length}`);
-      check(srv.connections[0]!.resumed === false, '1st connection was resumed?');
-      check(srv.connections[1]!.resumed === true, '2nd connection not resumed (isResumed() false on our server)');
-      if (testCase === 'resumption') return '2 handshakes, 2nd resumed (server isResumed()), files OK';
-      const n = names.length - 1;
-      const sent = await peer.zeroRttRequestsSent(second.out, qlogDir);
-      const rejected = Object.entries(srv.metrics.rejectedPackets).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
-      const seen = `client log: ${sent ?? '?'}/${n} requests sent in 0-RTT; our server: ${srv.earlyRequests}/${n} requests with isInEarlyData, datagrams dropped by the acceptor: ${rejected || 'none'}`;
-      check(srv.earlyRequests > 0, `resumed, but our server took no request in early data (${seen})`);
-      check(sent === null || sent * 2 >= n, `resumed, 0-RTT accepted, but the client sent most requests in 1-RTT (${seen})`);
-      // The runner bounds the client's 1-RTT payload: requests lost in 0-RTT and resent in 1-RTT fail it.
-      check(srv.earlyRequests * 2 >= n, `most requests did not arrive in 0-RTT (${seen})`);
-      return `resumed, 0-RTT accepted; ${seen}; files OK`;
+      // Plain loopback (a watching relay for both connections when capturing).
+      return await withRelay(testCase, quick, { address: host, port: srv.port }, (port) => resumeServerRole(peer, fx, srv, names, dl, testCase, port, timeoutMs, earlyData), null);
     }
 
     if (testCase === 'goodput') return await goodputServerRole(peer, fx, srv, names, dl, o);
@@ -1433,6 +1454,35 @@ async function serverRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
   } finally {
     await srv.stop();
   }
+}
+
+/** resumption / zerortt, server role: two peer client runs against our server (through `port`), the 2nd resuming the 1st's session. */
+async function resumeServerRole(peer: PeerImpl, fx: Fixture, srv: OurServer, names: string[], dl: string, testCase: CaseName, port: number, timeoutMs: number, earlyData: boolean): Promise<string> {
+  const sessionFile = path.join(dl, 'session.bin');
+  const tpFile = path.join(dl, 'tp.bin');
+  const first = await peer.client(fx, port, names.slice(0, 1), dl, { sessionFile, tpFile, timeoutMs: timeoutMs / 2 });
+  check(!first.timedOut, `1st connection: client timed out: ${lastLines(first.out)}`);
+  check(first.code === 0, `1st connection: client exit ${first.code}: ${lastLines(first.out)}`);
+  check(fs.existsSync(sessionFile), '1st connection: client stored no session ticket (our server sent none?)');
+  const qlogDir = fs.mkdtempSync(path.join(fx.dir, 'qlog-'));
+  const second = await peer.client(fx, port, names.slice(1), dl, { sessionFile, tpFile, earlyData, qlogDir, timeoutMs: timeoutMs / 2 });
+  check(!second.timedOut, `2nd connection: client timed out: ${lastLines(second.out)}`);
+  check(second.code === 0, `2nd connection: client exit ${second.code}: ${lastLines(second.out)}`);
+  const bad = compareFiles(fx, names, readDownloads(dl, names));
+  check(bad === '', bad);
+  check(srv.connections.length === 2, `expected 2 handshakes, our server saw ${srv.connections.length}`);
+  check(srv.connections[0]!.resumed === false, '1st connection was resumed?');
+  check(srv.connections[1]!.resumed === true, '2nd connection not resumed (isResumed() false on our server)');
+  if (testCase === 'resumption') return '2 handshakes, 2nd resumed (server isResumed()), files OK';
+  const n = names.length - 1;
+  const sent = await peer.zeroRttRequestsSent(second.out, qlogDir);
+  const rejected = Object.entries(srv.metrics.rejectedPackets).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
+  const seen = `client log: ${sent ?? '?'}/${n} requests sent in 0-RTT; our server: ${srv.earlyRequests}/${n} requests with isInEarlyData, datagrams dropped by the acceptor: ${rejected || 'none'}`;
+  check(srv.earlyRequests > 0, `resumed, but our server took no request in early data (${seen})`);
+  check(sent === null || sent * 2 >= n, `resumed, 0-RTT accepted, but the client sent most requests in 1-RTT (${seen})`);
+  // The runner bounds the client's 1-RTT payload: requests lost in 0-RTT and resent in 1-RTT fail it.
+  check(srv.earlyRequests * 2 >= n, `most requests did not arrive in 0-RTT (${seen})`);
+  return `resumed, 0-RTT accepted; ${seen}; files OK`;
 }
 
 /** The datagrams our server's acceptor dropped, by reason (DefaultMetrics.rejectedPackets). */
@@ -1519,10 +1569,12 @@ async function clientRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
     check(srv.child.exitCode === null, `peer server exited at once: ${lastLines(srv.out())}`);
     if (testCase === 'resumption' || testCase === 'zerortt') {
       const earlyData = testCase === 'zerortt';
-      const first = await ourFetch(fx, port, names.slice(0, 1), { earlyData, proto: o.proto, ...pathOpt });
+      // Plain loopback for the 1st connection (a watching relay when capturing).
+      const first = await withRelay(testCase, quick, { address: host, port }, (p) => ourFetch(fx, p, names.slice(0, 1), { earlyData, proto: o.proto, ...pathOpt }), null);
       check(first.session !== null, '1st connection: no session ticket from qconn.session() after the responses');
       // The 2nd connection through a relay that only watches: it counts our 0-RTT packets.
-      const watch = earlyData ? await Relay.start({ target: { address: host, port } }) : null;
+      const pcap = earlyData || capture ? nextPcap() : undefined;
+      const watch = earlyData || capture ? await Relay.start({ target: { address: host, port }, ...(pcap ? { pcap } : {}) }) : null;
       let second: FetchResult;
       try {
         second = await ourFetch(fx, watch?.port ?? port, names.slice(1), { session: first.session, earlyData, proto: o.proto, ...pathOpt });
@@ -1731,6 +1783,22 @@ function protoPeer(peer: PeerImpl, proto: Proto): PeerImpl {
   };
 }
 
+/** What the tshark cross-check needs to know of a case's setup (connections, bytes, files, ALPN). */
+function caseSetup(testCase: CaseName, quick: boolean, proto: Proto): CaseSetup {
+  let files = caseFiles(testCase);
+  if (quick && testCase.startsWith('rebind')) files = files.map((f) => ({ ...f, size: 3 * 1024 * 1024 }));
+  const runs = testCase === 'goodput' ? GOODPUT_RUNS : 1;
+  const handshakes =
+    testCase === 'resumption' || testCase === 'zerortt' ? 2 : testCase === 'handshakeloss' || testCase === 'handshakecorruption' ? HANDSHAKE_LOSS_CONNECTIONS : runs;
+  return {
+    testCase,
+    handshakes,
+    fileBytes: runs * files.reduce((n, f) => n + f.size, 0),
+    files: files.length,
+    alpn: proto === 'hq' ? HQ_INTEROP_ALPN : 'h3',
+  };
+}
+
 /**
  * Runs the matrix: every case in `cases` for every peer in `peers`, in each of `roles`.
  * `quick` runs the bounded variants (smaller rebind transfers) that the `npm test` smoke uses.
@@ -1743,6 +1811,11 @@ export async function runInterop(opts: {
   quick?: boolean;
   /** The application protocol; defaults to `auto` (hq-interop where the peer speaks it, as the runner). */
   alpn?: AlpnMode;
+  /**
+   * Capture every case into `<pcapDir>/<peer>-<role>-<case>/` (relay pcaps and key logs of both
+   * ends) and cross-check it with tshark (see interop/tshark.ts).
+   */
+  pcapDir?: string;
   log?: (line: string) => void;
 }): Promise<CaseResult[]> {
   const log = opts.log ?? ((): void => undefined);
@@ -1769,6 +1842,13 @@ export async function runInterop(opts: {
           let reason: string;
           let proto: Proto | undefined;
           const timeoutMs = CASE_TIMEOUT_MS[testCase];
+          if (opts.pcapDir) {
+            const d = path.join(opts.pcapDir, `${peerName}-${role}-${testCase}`);
+            fs.rmSync(d, { recursive: true, force: true });
+            fs.mkdirSync(d, { recursive: true });
+            capture = { dir: d, pcaps: [], keylogs: [] };
+            nextKeylog('ours');
+          }
           try {
             proto = protoFor(peerName, role, testCase, opts.alpn ?? 'auto');
             const peer = protoPeer(PEERS[peerName], proto);
@@ -1780,6 +1860,22 @@ export async function runInterop(opts: {
             if (e instanceof CaseUnsupported) status = 'unsupported';
             reason = e instanceof CaseFailure || e instanceof CaseUnsupported ? e.message : `error: ${describeError(e)}`;
           }
+          let tshark: TsharkVerdict | undefined;
+          if (capture) {
+            const cap: Capture = capture;
+            capture = null;
+            tshark =
+              status === 'unsupported' || proto === undefined
+                ? { status: 'not checked', detail: 'not checked: the case is unsupported' }
+                : await crossCheck(caseSetup(testCase, opts.quick ?? false, proto), cap.pcaps, cap.keylogs, cap.dir);
+            // When the capture and the harness disagree, the case fails with both reasons.
+            if (tshark.status === 'failed' && status === 'passed') {
+              status = 'failed';
+              reason = `harness passed: ${reason}; tshark FAILED: ${tshark.detail}`;
+            } else if (tshark.status === 'passed' && status === 'failed') {
+              reason = `harness FAILED: ${reason}; tshark passed: ${tshark.detail}`;
+            }
+          }
           const r: CaseResult = {
             peer: peerName,
             role,
@@ -1789,10 +1885,11 @@ export async function runInterop(opts: {
             status,
             reason: reason.replace(/\s+/g, ' '),
             ms: Date.now() - t0,
+            ...(tshark ? { tshark } : {}),
           };
           results.push(r);
           const mark = status === 'passed' ? '✓' : status === 'failed' ? '✕ FAILED' : '– UNSUPPORTED';
-          log(`${mark} ${roleLabel(peerName, role)} ${testCase}${proto ? ` [${proto}]` : ''} (${r.ms} ms): ${r.reason}`);
+          log(`${mark} ${roleLabel(peerName, role)} ${testCase}${proto ? ` [${proto}]` : ''} (${r.ms} ms): ${r.reason}${tshark ? `\n    tshark: ${tshark.status === 'passed' || tshark.status === 'failed' ? `${tshark.status}: ` : ''}${tshark.detail}` : ''}`);
         }
       }
     }
@@ -1811,16 +1908,23 @@ function roleLabel(peer: PeerName, role: Role): string {
 
 /** The results as a markdown table, one row per case / peer / role. */
 export function formatMatrix(results: CaseResult[]): string {
-  const lines = ['| peer | role | case | alpn | result | detail |', '|---|---|---|---|---|---|'];
+  const withTshark = results.some((r) => r.tshark);
+  const lines = withTshark
+    ? ['| peer | role | case | alpn | result | detail | tshark |', '|---|---|---|---|---|---|---|']
+    : ['| peer | role | case | alpn | result | detail |', '|---|---|---|---|---|---|'];
   for (const r of results) {
     const role = roleLabel(r.peer, r.role);
     const mark = r.status === 'passed' ? '✓' : r.status === 'failed' ? '✕' : 'unsupported';
-    lines.push(`| ${r.peer} | ${role} | ${r.testCase} | ${r.proto ?? '–'} | ${mark} | ${r.reason.replace(/\|/g, '\\|')} (${(r.ms / 1000).toFixed(1)} s) |`);
+    const t = withTshark ? ` ${r.tshark ? `${r.tshark.status}: ${r.tshark.detail}`.replace(/\|/g, '\\|') : ''} |` : '';
+    lines.push(`| ${r.peer} | ${role} | ${r.testCase} | ${r.proto ?? '–'} | ${mark} | ${r.reason.replace(/\|/g, '\\|')} (${(r.ms / 1000).toFixed(1)} s) |${t}`);
   }
   return lines.join('\n');
 }
 
-/** The results as a case × (peer, role) grid of ✓ / ✕ / – (unsupported). */
+/** The grid's second mark, for the tshark cross-check: passed, failed, tshark missing, not checkable. */
+const TSHARK_MARK: Record<TsharkVerdict['status'], string> = { passed: '(t✓)', failed: '(t✕)', 'not run': '(t?)', 'not checked': '(t–)' };
+
+/** The results as a case × (peer, role) grid of ✓ / ✕ / – (unsupported), with the tshark mark when captured. */
 export function formatGrid(results: CaseResult[]): string {
   const cols = [...new Set(results.map((r) => `${r.peer}|${r.role}`))];
   const cases = [...new Set(results.map((r) => r.testCase))];
@@ -1832,7 +1936,9 @@ export function formatGrid(results: CaseResult[]): string {
   for (const tc of cases) {
     const cells = cols.map((c) => {
       const r = results.find((x) => `${x.peer}|${x.role}` === c && x.testCase === tc);
-      return r === undefined ? '' : r.status === 'passed' ? '✓' : r.status === 'failed' ? '✕' : '–';
+      if (r === undefined) return '';
+      const mark = r.status === 'passed' ? '✓' : r.status === 'failed' ? '✕' : '–';
+      return r.tshark ? `${mark} ${TSHARK_MARK[r.tshark.status]}` : mark;
     });
     lines.push(`| ${tc} | ${cells.join(' | ')} |`);
   }
@@ -1848,6 +1954,7 @@ async function main(): Promise<void> {
       keep: { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
       alpn: { type: 'string', default: 'auto' },
+      pcap: { type: 'string', default: process.env['INTEROP_PCAP'] },
       help: { type: 'boolean', default: false },
     },
   });
@@ -1861,6 +1968,8 @@ async function main(): Promise<void> {
         '  --alpn MODE      auto (default: hq-interop for every case but http3 where the peer speaks it, else h3), h3, or hq (h3-only peers: unsupported)',
         '  --quick          bounded variants (3 MB rebinds)',
         '  --keep           keep the temp dir (qlogs, logs)',
+        '  --pcap DIR       capture every case through the relay into DIR/<peer>-<role>-<case>/ (pcap + TLS key logs of both',
+        '                   ends) and cross-check it with tshark (also INTEROP_PCAP=DIR; needs: apt-get install tshark)',
       ].join('\n'),
     );
     return;
@@ -1885,12 +1994,18 @@ async function main(): Promise<void> {
     console.error(`missing peer programs: ${missing.join(', ')}\nrun: sudo interop/install.sh`);
     process.exit(2);
   }
-  const results = await runInterop({ peers, cases, roles, keep: values.keep!, quick: values.quick!, alpn, log: (l) => console.log(l) });
+  const results = await runInterop({ peers, cases, roles, keep: values.keep!, quick: values.quick!, alpn, ...(values.pcap ? { pcapDir: path.resolve(values.pcap) } : {}), log: (l) => console.log(l) });
   console.log(`\n${formatGrid(results)}\n\n${formatMatrix(results)}\n`);
   const failed = results.filter((r) => r.status === 'failed').length;
   const unsupported = results.filter((r) => r.status === 'unsupported').length;
   console.log(`${results.length - failed - unsupported}/${results.length} passed, ${failed} failed, ${unsupported} unsupported`);
-  process.exit(failed === 0 && unsupported === 0 ? 0 : 1);
+  const notRun = results.filter((r) => r.tshark?.status === 'not run').length;
+  if (values.pcap) {
+    const n = (st: TsharkVerdict['status']): number => results.filter((r) => r.tshark?.status === st).length;
+    console.log(`tshark cross-check (${path.resolve(values.pcap)}): ${n('passed')} passed, ${n('failed')} failed, ${n('not checked')} not checked, ${notRun} not run${notRun ? ' (apt-get install tshark)' : ''}`);
+  }
+  // A requested cross-check that could not run is not a pass either.
+  process.exit(failed === 0 && unsupported === 0 && notRun === 0 ? 0 : 1);
 }
 
 if (require.main === module) {
