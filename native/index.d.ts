@@ -859,6 +859,10 @@ export interface UdpSocketStats {
   gro: boolean
   /** Whether SO_RXQ_OVFL drop counting is enabled on the socket. */
   checkUdpDrop: boolean
+  /** Whether SO_TXTIME is enabled: sends can carry quiche's pacing time. */
+  txtime: boolean
+  /** Send calls that carried a release time in the future (pacing). */
+  pacedSends: number
 }
 
 /** Whether quiche speaks this QUIC version. */

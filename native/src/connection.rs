@@ -115,6 +115,9 @@ pub struct SendBatch {
   pub delay_us: f64,
 }
 
+/// How far ahead of now a pacer's send time must be to end a batch.
+const PACING_GRANULARITY: std::time::Duration = std::time::Duration::from_micros(50);
+
 /// One batch `fill_batch` wrote: `count` packets, `bytes` in all, for `to`.
 pub(crate) struct FilledBatch {
   pub count: usize,
@@ -318,6 +321,13 @@ impl JsConnection {
       off += n;
       last = n;
       if next.to != info.to {
+        break;
+      }
+      // The pacer wants the packets after this one later than the batch's
+      // first: end the batch here, so the next one carries its own release
+      // time (SO_TXTIME) instead of leaving early with this one. Without a
+      // pacing congestion controller `at` is simply now, never ahead.
+      if next.at > info.at && next.at > Instant::now() + PACING_GRANULARITY {
         break;
       }
     }

@@ -70,6 +70,10 @@ pub struct UdpSocketStats {
   pub gro: bool,
   /// Whether SO_RXQ_OVFL drop counting is enabled on the socket.
   pub check_udp_drop: bool,
+  /// Whether SO_TXTIME is enabled: sends can carry quiche's pacing time.
+  pub txtime: bool,
+  /// Send calls that carried a release time in the future (pacing).
+  pub paced_sends: f64,
 }
 
 #[cfg(target_os = "linux")]
@@ -122,6 +126,10 @@ mod imp {
     pub gso: AtomicBool,
     pub gro: bool,
     pub ovfl: bool,
+    /// SO_TXTIME is on (CLOCK_MONOTONIC): a send may carry a release time.
+    pub txtime: bool,
+    /// Send calls that carried a release time in the future.
+    pub paced: AtomicU64,
   }
 
   impl Drop for Shared {
@@ -240,6 +248,18 @@ mod imp {
       let ovfl = set_int(fd, libc::SOL_SOCKET, libc::SO_RXQ_OVFL, 1);
       // GSO is per send (a cmsg); probe that the option exists, then leave it off.
       let gso = set_int(fd, libc::SOL_UDP, libc::UDP_SEGMENT, 0);
+      // Release times (pacing): on for the socket, used per send only when
+      // quiche's pacer asks for a later time; a send without one leaves at once.
+      let txtime = {
+        let cfg = libc::sock_txtime { clockid: libc::CLOCK_MONOTONIC, flags: 0 };
+        libc::setsockopt(
+          fd,
+          libc::SOL_SOCKET,
+          libc::SO_TXTIME,
+          (&cfg as *const libc::sock_txtime).cast(),
+          mem::size_of::<libc::sock_txtime>() as libc::socklen_t,
+        ) == 0
+      };
       Ok(Shared {
         fd,
         wake,
@@ -256,6 +276,8 @@ mod imp {
         gso: AtomicBool::new(gso),
         gro,
         ovfl,
+        txtime,
+        paced: AtomicU64::new(0),
       })
     }
   }
@@ -270,6 +292,51 @@ mod imp {
       }
       from_sockaddr(&ss).ok_or_else(|| err("SocketError", "SocketError: unknown address family".to_string()))
     }
+  }
+
+  /// A pacer's send time as a CLOCK_MONOTONIC time in nanoseconds for
+  /// SCM_TXTIME, or `None` when it is not in the future (send at once).
+  /// Rust's `Instant` is CLOCK_MONOTONIC on Linux but opaque, so the time is
+  /// carried over as an offset from now.
+  pub fn release_time(at: std::time::Instant) -> Option<u64> {
+    let now = std::time::Instant::now();
+    let ahead = at.checked_duration_since(now)?;
+    if ahead < std::time::Duration::from_micros(10) {
+      return None;
+    }
+    // SAFETY: clock_gettime into a live timespec.
+    let mut ts: libc::timespec = unsafe { mem::zeroed() };
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    Some(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64 + ahead.as_nanos() as u64)
+  }
+
+  /// Room for a UDP_SEGMENT (u16) and an SCM_TXTIME (u64) cmsg.
+  const SEND_CTRL_WORDS: usize = 8;
+
+  /// Writes the send cmsgs into `control` and returns their length.
+  ///
+  /// # Safety
+  /// `msg.msg_control` must point at `control`, with `msg_controllen` set to
+  /// its full size before the call.
+  unsafe fn put_send_cmsgs(msg: &mut libc::msghdr, segment: Option<u16>, txtime: Option<u64>) -> usize {
+    let mut used = 0usize;
+    let mut cmsg = libc::CMSG_FIRSTHDR(msg);
+    if let Some(seg) = segment {
+      (*cmsg).cmsg_level = libc::SOL_UDP;
+      (*cmsg).cmsg_type = libc::UDP_SEGMENT;
+      (*cmsg).cmsg_len = libc::CMSG_LEN(mem::size_of::<u16>() as u32) as _;
+      std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut u16, seg);
+      used += libc::CMSG_SPACE(mem::size_of::<u16>() as u32) as usize;
+      cmsg = libc::CMSG_NXTHDR(msg, cmsg);
+    }
+    if let Some(t) = txtime {
+      (*cmsg).cmsg_level = libc::SOL_SOCKET;
+      (*cmsg).cmsg_type = libc::SCM_TXTIME;
+      (*cmsg).cmsg_len = libc::CMSG_LEN(mem::size_of::<u64>() as u32) as _;
+      std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut u64, t);
+      used += libc::CMSG_SPACE(mem::size_of::<u64>() as u32) as usize;
+    }
+    used
   }
 
   impl Shared {
@@ -312,30 +379,31 @@ mod imp {
       }
     }
 
-    /// Equal-sized segments (the last may be shorter) in one `sendmsg` with
-    /// UDP_SEGMENT. Returns the errno on failure.
-    fn send_gso(&self, buf: &[u8], segment: usize, to: &SocketAddr) -> std::result::Result<(), i32> {
+    /// One `sendmsg`: equal-sized segments (the last may be shorter) with
+    /// UDP_SEGMENT when `segment` is given, else one datagram; with a release
+    /// time when `txtime` is given. Returns the errno on failure.
+    fn send_msg(&self, buf: &[u8], segment: Option<u16>, txtime: Option<u64>, to: &SocketAddr) -> std::result::Result<(), i32> {
       let (mut ss, len) = to_sockaddr(to);
       let mut iov = libc::iovec { iov_base: buf.as_ptr() as *mut _, iov_len: buf.len() };
-      // Room for one cmsg carrying a u16.
-      let mut control = [0u64; 4];
+      let mut control = [0u64; SEND_CTRL_WORDS];
       // SAFETY: msghdr/cmsg built over live stack buffers; CMSG_* compute
-      // offsets within `control`, whose size covers CMSG_SPACE(2).
+      // offsets within `control`, whose size covers both cmsgs.
       unsafe {
         let mut msg: libc::msghdr = mem::zeroed();
         msg.msg_name = &mut ss as *mut _ as *mut libc::c_void;
         msg.msg_namelen = len;
         msg.msg_iov = &mut iov;
         msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = libc::CMSG_SPACE(mem::size_of::<u16>() as u32) as _;
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        (*cmsg).cmsg_level = libc::SOL_UDP;
-        (*cmsg).cmsg_type = libc::UDP_SEGMENT;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(mem::size_of::<u16>() as u32) as _;
-        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut u16, segment as u16);
+        if segment.is_some() || txtime.is_some() {
+          msg.msg_control = control.as_mut_ptr().cast();
+          msg.msg_controllen = mem::size_of_val(&control) as _;
+          msg.msg_controllen = put_send_cmsgs(&mut msg, segment, txtime) as _;
+        }
         let n = libc::sendmsg(self.fd, &msg, 0);
         self.send_calls.fetch_add(1, Ordering::Relaxed);
+        if txtime.is_some() {
+          self.paced.fetch_add(1, Ordering::Relaxed);
+        }
         if n < 0 {
           return Err(last_errno());
         }
@@ -343,9 +411,28 @@ mod imp {
       Ok(())
     }
 
+    /// One datagram with a release time (`sendmsg`), or at once (`sendto`).
+    fn send_one(&self, buf: &[u8], txtime: Option<u64>, to: &SocketAddr) -> bool {
+      if txtime.is_none() {
+        return self.send_to(buf, to);
+      }
+      match self.send_msg(buf, None, txtime, to) {
+        Ok(()) => {
+          self.sent.fetch_add(1, Ordering::Relaxed);
+          true
+        }
+        Err(errno) => {
+          self.count_error(errno, 1);
+          false
+        }
+      }
+    }
+
     /// Packets of any sizes with `sendmmsg`. Returns how many were not sent.
-    fn send_mmsg(&self, out: &[u8], lengths: &[u32], to: &SocketAddr) -> u32 {
+    fn send_mmsg(&self, out: &[u8], lengths: &[u32], to: &SocketAddr, txtime: Option<u64>) -> u32 {
       let (mut ss, len) = to_sockaddr(to);
+      // The same release time for every message of the batch.
+      let mut controls = [[0u64; SEND_CTRL_WORDS]; SEND_MMSG];
       let mut failed = 0u32;
       let mut offset = 0usize;
       for chunk in lengths.chunks(SEND_MMSG) {
@@ -363,6 +450,16 @@ mod imp {
           msgs[i].msg_hdr.msg_namelen = len;
           msgs[i].msg_hdr.msg_iov = &mut iovs[i];
           msgs[i].msg_hdr.msg_iovlen = 1;
+          if txtime.is_some() {
+            let h = &mut msgs[i].msg_hdr;
+            h.msg_control = controls[i].as_mut_ptr().cast();
+            h.msg_controllen = mem::size_of_val(&controls[i]) as _;
+            // SAFETY: msg_control points at this message's own control buffer.
+            h.msg_controllen = unsafe { put_send_cmsgs(h, None, txtime) } as _;
+          }
+        }
+        if txtime.is_some() {
+          self.paced.fetch_add(1, Ordering::Relaxed);
         }
         let mut done = 0usize;
         while done < chunk.len() {
@@ -385,13 +482,16 @@ mod imp {
       failed
     }
 
-    /// A `send()` batch: GSO when `segment` > 0 and GSO works, else `sendmmsg`.
-    pub fn send_batch(&self, out: &[u8], lengths: &[u32], to: &SocketAddr, segment: usize) -> u32 {
+    /// A `send()` batch: GSO when `segment` > 0 and GSO works, else
+    /// `sendmmsg`; released at `at` (SO_TXTIME) when that is in the future
+    /// and the socket supports it.
+    pub fn send_batch(&self, out: &[u8], lengths: &[u32], to: &SocketAddr, segment: usize, at: Option<std::time::Instant>) -> u32 {
+      let txtime = if self.txtime { at.and_then(release_time) } else { None };
       if lengths.len() == 1 {
-        return u32::from(!self.send_to(&out[..lengths[0] as usize], to));
+        return u32::from(!self.send_one(&out[..lengths[0] as usize], txtime, to));
       }
       if segment == 0 || !self.gso.load(Ordering::Relaxed) {
-        return self.send_mmsg(out, lengths, to);
+        return self.send_mmsg(out, lengths, to, txtime);
       }
       let per_call = GSO_MAX_SEGMENTS.min((GSO_MAX_BYTES / segment).max(1));
       let mut failed = 0u32;
@@ -402,9 +502,9 @@ mod imp {
         let bytes: usize = lengths[i..i + n].iter().map(|&l| l as usize).sum();
         let chunk = &out[offset..offset + bytes];
         if n == 1 {
-          failed += u32::from(!self.send_to(chunk, to));
+          failed += u32::from(!self.send_one(chunk, txtime, to));
         } else {
-          match self.send_gso(chunk, segment, to) {
+          match self.send_msg(chunk, Some(segment as u16), txtime, to) {
             Ok(()) => {
               self.sent.fetch_add(n as u64, Ordering::Relaxed);
             }
@@ -412,7 +512,7 @@ mod imp {
               // The device or route cannot segment: stop using GSO on this
               // socket and send this chunk the slow way.
               self.gso.store(false, Ordering::Relaxed);
-              failed += self.send_mmsg(chunk, &lengths[i..i + n], to);
+              failed += self.send_mmsg(chunk, &lengths[i..i + n], to, txtime);
             }
             Err(errno) => {
               self.count_error(errno, n as u64);
@@ -678,7 +778,7 @@ impl UdpSocket {
         return Ok(0);
       }
       let shared = self.inner.lock().unwrap().shared.clone();
-      Ok(shared.send_batch(&out[..bytes], lengths, &to, segment_size as usize))
+      Ok(shared.send_batch(&out[..bytes], lengths, &to, segment_size as usize, None))
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -710,7 +810,7 @@ impl UdpSocket {
         let Some(b) = conn.fill_batch(out, lengths, gso)? else {
           return Ok(FlushResult { packets, failed, more: false });
         };
-        failed += shared.send_batch(&out[..b.bytes], &lengths[..b.count], &b.to, if gso { b.segment } else { 0 });
+        failed += shared.send_batch(&out[..b.bytes], &lengths[..b.count], &b.to, if gso { b.segment } else { 0 }, Some(b.at));
         packets += b.count as u32;
       }
       Ok(FlushResult { packets, failed, more: true })
@@ -872,6 +972,8 @@ impl UdpSocket {
         gso: s.gso.load(Relaxed),
         gro: s.gro,
         check_udp_drop: s.ovfl,
+        txtime: s.txtime,
+        paced_sends: s.paced.load(Relaxed) as f64,
       })
     }
     #[cfg(not(target_os = "linux"))]

@@ -262,6 +262,49 @@ onLinux.each(receiveModes)('NativeUdpSocket, receiving on the %s', (receiveOn) =
     expect(out.trim()).toBe('caught boom');
   });
 
+  it("hands quiche's pacing times to the kernel (SO_TXTIME) when pacing is on, and the transfer stays intact", async () => {
+    const serverSocket = await bindQuicSocket({ native: 'require', receiveOn });
+    const clientSocket = await bindQuicSocket({ native: 'require', receiveOn });
+    open.push(serverSocket, clientSocket);
+    expect(serverSocket.capabilities.txtime).toBe(napiBinding.probeSocketCapabilities(false).txtime);
+    // quiche 0.30 gives send times ahead of now only with its gcongestion BBR; a capped rate makes it
+    // schedule packets ahead (without an fq qdisc the kernel still sends them at once).
+    const pacing = { enablePacing: true, ccAlgorithm: 'bbr2_gcongestion' as const, maxPacingRate: 5_000_000 };
+    const { server, client } = loopbackParams({ disableClientIpValidation: true, ...pacing }, pacing);
+    const listener = listenWithCapabilities$([serverSocket], server)
+      .pipe(applicationOverQuic(() => new EchoServerApp()))
+      .subscribe();
+    try {
+      const message = randomBytes(1_000_000);
+      const app = new EchoClientApp(message);
+      const done = lastValueFrom(
+        connectWithConfig$(clientSocket, 'localhost', client, app, { peer: serverSocket.localAddress }),
+        { defaultValue: null },
+      );
+      const echoed = await within(app.echoed, 10_000, 'the echo');
+      expect(echoed.equals(message)).toBe(true);
+      await within(done, 10_000, 'the connection to close');
+      for (const socket of [serverSocket, clientSocket] as NativeQuicSocket[]) {
+        const stats = socket.stats();
+        expect(stats.txtime).toBe(socket.capabilities.txtime);
+        if (stats.txtime) expect(stats.pacedSends).toBeGreaterThan(0);
+        else expect(stats.pacedSends).toBe(0);
+        expect(stats.sendErrors).toBe(0);
+      }
+    } finally {
+      listener.unsubscribe();
+    }
+  });
+
+  it('sends at once, with no release time, when pacing is off', async () => {
+    const a = await native();
+    const b = await native();
+    const got = receive(b, 3);
+    a.sender.sendBatch(Buffer.alloc(3 * 1200, 7), Uint32Array.of(1200, 1200, 1200), batch(3, 3600, 1200, b.localAddress));
+    expect((await got).dgrams).toHaveLength(3);
+    expect(a.stats().pacedSends).toBe(0);
+  });
+
   it.each([
     ['native', 'native'],
     ['native', 'dgram'],

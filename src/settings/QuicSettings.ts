@@ -249,7 +249,10 @@ export interface QuicSettings {
   enableHystart: boolean;
 
   /**
-   * Enables pacing: quiche then gives each batch a send time, which the socket honours.
+   * Enables pacing: quiche then gives each batch a send time. The native Linux socket hands it to
+   * the kernel (SO_TXTIME, `capabilities.txtime`), which releases the datagrams then when the
+   * interface's queueing discipline paces by time (`fq`, `etf`) and at once otherwise; `node:dgram`
+   * sends at once.
    *
    * Defaults to `false` (quiche's own default is `true`).
    */

@@ -162,7 +162,7 @@ export function createNativeUdpSocket(
   const capabilities: SocketCapabilities = Object.freeze({
     gso: stats.gso,
     gro: stats.gro,
-    txtime: false,
+    txtime: stats.txtime,
     checkUdpDrop: stats.checkUdpDrop,
     mmsg: true,
   });
