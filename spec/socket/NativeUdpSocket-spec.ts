@@ -11,6 +11,7 @@ import { connectWithConfig$ } from '../../src/router/connectWithConfig';
 import { listenWithCapabilities$ } from '../../src/router/listen';
 import { bindQuicSocket } from '../../src/socket/bindQuicSocket';
 import type { Incoming } from '../../src/socket/Incoming';
+import type { QuicSocket } from '../../src/socket/QuicSocket';
 import { bindNativeUdpSocket, type NativeQuicSocket } from '../../src/socket/NativeUdpSocket';
 import { EchoClientApp, EchoServerApp } from '../helpers/echoApps';
 import { bindUdp, closeAll, loopbackParams, within } from '../helpers/loopback';
@@ -53,6 +54,36 @@ async function receive(socket: NativeQuicSocket, n: number): Promise<{ messages:
 }
 
 const receiveModes = ['thread', 'loop'] as const;
+
+/**
+ * Echoes 1 MB over a QUIC stream between the two sockets with `params`, checks it byte for byte and
+ * that the connection closed cleanly.
+ */
+async function echoMegabyte(
+  serverSocket: QuicSocket,
+  clientSocket: QuicSocket,
+  params: ReturnType<typeof loopbackParams>,
+): Promise<void> {
+  const listener = listenWithCapabilities$([serverSocket], params.server)
+    .pipe(applicationOverQuic(() => new EchoServerApp()))
+    .subscribe();
+  try {
+    const message = randomBytes(1_000_000);
+    const app = new EchoClientApp(message);
+    const done = lastValueFrom(
+      connectWithConfig$(clientSocket, 'localhost', params.client, app, { peer: serverSocket.localAddress }),
+      { defaultValue: null },
+    );
+    const echoed = await within(app.echoed, 10_000, 'the echo');
+    // Buffer.equals: jest's toEqual walks a megabyte byte by byte for seconds.
+    expect(echoed.length).toBe(message.length);
+    expect(echoed.equals(message)).toBe(true);
+    await within(done, 10_000, 'the connection to close');
+    expect(app.closeResult).toEqual({ ok: true });
+  } finally {
+    listener.unsubscribe();
+  }
+}
 
 onLinux.each(receiveModes)('NativeUdpSocket, receiving on the %s', (receiveOn) => {
   const open: { close(): void }[] = [];
@@ -270,29 +301,13 @@ onLinux.each(receiveModes)('NativeUdpSocket, receiving on the %s', (receiveOn) =
     // quiche 0.30 gives send times ahead of now only with its gcongestion BBR; a capped rate makes it
     // schedule packets ahead (without an fq qdisc the kernel still sends them at once).
     const pacing = { enablePacing: true, ccAlgorithm: 'bbr2_gcongestion' as const, maxPacingRate: 5_000_000 };
-    const { server, client } = loopbackParams({ disableClientIpValidation: true, ...pacing }, pacing);
-    const listener = listenWithCapabilities$([serverSocket], server)
-      .pipe(applicationOverQuic(() => new EchoServerApp()))
-      .subscribe();
-    try {
-      const message = randomBytes(1_000_000);
-      const app = new EchoClientApp(message);
-      const done = lastValueFrom(
-        connectWithConfig$(clientSocket, 'localhost', client, app, { peer: serverSocket.localAddress }),
-        { defaultValue: null },
-      );
-      const echoed = await within(app.echoed, 10_000, 'the echo');
-      expect(echoed.equals(message)).toBe(true);
-      await within(done, 10_000, 'the connection to close');
-      for (const socket of [serverSocket, clientSocket] as NativeQuicSocket[]) {
-        const stats = socket.stats();
-        expect(stats.txtime).toBe(socket.capabilities.txtime);
-        if (stats.txtime) expect(stats.pacedSends).toBeGreaterThan(0);
-        else expect(stats.pacedSends).toBe(0);
-        expect(stats.sendErrors).toBe(0);
-      }
-    } finally {
-      listener.unsubscribe();
+    await echoMegabyte(serverSocket, clientSocket, loopbackParams({ disableClientIpValidation: true, ...pacing }, pacing));
+    for (const socket of [serverSocket, clientSocket] as NativeQuicSocket[]) {
+      const stats = socket.stats();
+      expect(stats.txtime).toBe(socket.capabilities.txtime);
+      if (stats.txtime) expect(stats.pacedSends).toBeGreaterThan(0);
+      else expect(stats.pacedSends).toBe(0);
+      expect(stats.sendErrors).toBe(0);
     }
   });
 
@@ -313,27 +328,12 @@ onLinux.each(receiveModes)('NativeUdpSocket, receiving on the %s', (receiveOn) =
     const serverSocket = await bindQuicSocket({ native: serverKind === 'native' ? 'require' : 'never', receiveOn });
     const clientSocket = await bindQuicSocket({ native: clientKind === 'native' ? 'require' : 'never', receiveOn });
     open.push(serverSocket, clientSocket);
-    const { server, client } = loopbackParams({ disableClientIpValidation: true });
     // Native sockets flush connections from Rust (quiche straight to the socket); the JavaScript
     // batch path is node:dgram's.
     const flush = jest.spyOn(napiBinding.UdpSocket.prototype, 'flush');
     const sendBatch = jest.spyOn(napiBinding.UdpSocket.prototype, 'sendBatch');
-    const listener = listenWithCapabilities$([serverSocket], server)
-      .pipe(applicationOverQuic(() => new EchoServerApp()))
-      .subscribe();
     try {
-      const message = randomBytes(1_000_000);
-      const app = new EchoClientApp(message);
-      const done = lastValueFrom(
-        connectWithConfig$(clientSocket, 'localhost', client, app, { peer: serverSocket.localAddress }),
-        { defaultValue: null },
-      );
-      const echoed = await within(app.echoed, 10_000, 'the echo');
-      // Buffer.equals: jest's toEqual walks a megabyte byte by byte for seconds.
-      expect(echoed.length).toBe(message.length);
-      expect(echoed.equals(message)).toBe(true);
-      await within(done, 10_000, 'the connection to close');
-      expect(app.closeResult).toEqual({ ok: true });
+      await echoMegabyte(serverSocket, clientSocket, loopbackParams({ disableClientIpValidation: true }));
       for (const socket of [clientSocket, serverSocket]) {
         if (socket.kind !== 'native') continue;
         const stats = (socket as NativeQuicSocket).stats();
@@ -346,7 +346,6 @@ onLinux.each(receiveModes)('NativeUdpSocket, receiving on the %s', (receiveOn) =
     } finally {
       flush.mockRestore();
       sendBatch.mockRestore();
-      listener.unsubscribe();
     }
   });
 });

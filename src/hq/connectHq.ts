@@ -1,13 +1,10 @@
 import type { Socket } from 'node:dgram';
-import { defer, Observable } from 'rxjs';
+import { defer, map, type Observable } from 'rxjs';
 
-import { asQuicError } from '../http3/H3Driver';
+import { runDriver$ } from '../application/runDriver';
 import { type ConnectOptions, connectWithConfig$ } from '../router/connectWithConfig';
-import { ConnectionParams } from '../settings/ConnectionParams';
+import { type ClientDialOptions, clientDialParams } from '../settings/ClientDialOptions';
 import type { QuicSettings } from '../settings/QuicSettings';
-import type { TlsCertificatePaths } from '../settings/TlsCertificatePaths';
-import type { TlsCredentials } from '../settings/TlsCredentials';
-import type { TrustSettings } from '../settings/TrustSettings';
 import type { QuicSocket } from '../socket/QuicSocket';
 import type { ClientHqConnection } from './ClientHqConnection';
 import { ClientHqDriver } from './ClientHqDriver';
@@ -16,33 +13,7 @@ import { HQ_INTEROP_ALPN } from './serveHq';
 /**
  * Options of {@link connectHq$}.
  */
-export interface ConnectHqOptions extends ConnectOptions {
-  /**
-   * QUIC settings over the client defaults (ALPN `hq-interop`, idle timeout 30 s).
-   *
-   * Defaults to `{}`.
-   */
-  readonly settings?: Partial<QuicSettings>;
-  /**
-   * The CAs to verify the server against.
-   *
-   * Defaults to `undefined`: Node's root certificates.
-   */
-  readonly trust?: TrustSettings;
-  /**
-   * Skips verifying the server's certificate. Only for tests and local development: anyone on
-   * the path can then impersonate the server.
-   *
-   * Defaults to `false`.
-   */
-  readonly insecureSkipVerify?: boolean;
-  /** A client certificate, for mutual TLS. Defaults to `undefined`. */
-  readonly tlsCert?: TlsCertificatePaths | TlsCredentials;
-  /** The SNI and the name verified, when not `host`. Defaults to `host`. */
-  readonly serverName?: string;
-  /** A session ticket from an earlier connection, to resume it (and send 0-RTT requests). Defaults to `undefined`. */
-  readonly session?: Uint8Array;
-}
+export interface ConnectHqOptions extends ConnectOptions, ClientDialOptions {}
 
 /** The hq-interop client's defaults: its ALPN and tokio-quiche's 30 s idle timeout. */
 const CLIENT_DEFAULTS: Partial<QuicSettings> = Object.freeze({ alpn: [HQ_INTEROP_ALPN], maxIdleTimeout: 30_000 });
@@ -78,34 +49,11 @@ const CLIENT_DEFAULTS: Partial<QuicSettings> = Object.freeze({ alpn: [HQ_INTEROP
 export function connectHq$(socket: Socket | QuicSocket, host: string, options: ConnectHqOptions = {}): Observable<ClientHqConnection> {
   return defer(() => {
     const { settings, trust, insecureSkipVerify, tlsCert, serverName, session, ...connectOptions } = options;
-    const params = ConnectionParams.newClient(
-      { ...CLIENT_DEFAULTS, ...settings, ...(insecureSkipVerify ? { verifyPeer: false } : {}) },
-      tlsCert,
-      {},
-      {
-        ...(trust !== undefined && !insecureSkipVerify ? { trust } : {}),
-        ...(serverName !== undefined ? { serverName } : {}),
-        ...(session !== undefined ? { session } : {}),
-      },
-    );
+    const params = clientDialParams(CLIENT_DEFAULTS, options);
     const driver = new ClientHqDriver();
-    return new Observable<ClientHqConnection>((subscriber) => {
-      const run = connectWithConfig$(socket, serverName ?? host, params, driver, connectOptions).subscribe({
-        next: (connection) => subscriber.next({ connection, driver }),
-        error: (error: unknown) => {
-          driver.dispose({ ok: false, error: asQuicError(error) });
-          subscriber.error(error);
-        },
-        complete: () => {
-          driver.dispose({ ok: true });
-          subscriber.complete();
-        },
-      });
-      return () => {
-        // The worker closes with the default shutdown behaviour: an application close with 0.
-        run.unsubscribe();
-        driver.dispose({ ok: true });
-      };
-    });
+    // Unsubscribing closes with the default shutdown behaviour: an application close with 0.
+    return runDriver$(connectWithConfig$(socket, serverName ?? host, params, driver, connectOptions), driver, 'error').pipe(
+      map((connection): ClientHqConnection => ({ connection, driver })),
+    );
   });
 }

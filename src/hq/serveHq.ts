@@ -1,7 +1,7 @@
-import { mergeMap, Observable, type OperatorFunction } from 'rxjs';
+import { defer, map, mergeMap, type Observable, type OperatorFunction } from 'rxjs';
 
 import type { InitialQuicConnection } from '../connection/InitialQuicConnection';
-import { asQuicError } from '../http3/H3Driver';
+import { runDriver$ } from '../application/runDriver';
 import type { HqHandler } from './HqRequest';
 import type { ServerHqConnection } from './ServerHqConnection';
 import { ServerHqDriver } from './ServerHqDriver';
@@ -36,23 +36,9 @@ export function serveHq(handler: HqHandler): OperatorFunction<InitialQuicConnect
 }
 
 function serveConnection(iqc: InitialQuicConnection, handler: HqHandler): Observable<ServerHqConnection> {
-  return new Observable<ServerHqConnection>((subscriber) => {
+  return defer(() => {
     const driver = new ServerHqDriver(handler);
-    const run = iqc.run$(driver).subscribe({
-      next: (connection) => subscriber.next({ connection, driver }),
-      error: (error: unknown) => {
-        driver.dispose({ ok: false, error: asQuicError(error) });
-        subscriber.complete();
-      },
-      complete: () => {
-        driver.dispose({ ok: true });
-        subscriber.complete();
-      },
-    });
-    return () => {
-      // The worker closes with the default shutdown behaviour: an application close with 0.
-      run.unsubscribe();
-      driver.dispose({ ok: true });
-    };
+    // Unsubscribing closes with the default shutdown behaviour: an application close with 0.
+    return runDriver$(iqc.run$(driver), driver, 'complete').pipe(map((connection): ServerHqConnection => ({ connection, driver })));
   });
 }

@@ -1052,14 +1052,3 @@ function shutdown(qconn: H3QuicheConnection, streamId: number, direction: 'read'
     // The stream is already closed in that direction.
   }
 }
-
-/**
- * The error a connection's Observable failed with, as a `QuicError` for `dispose()`. Internal.
- *
- * @param error What the Observable errored with.
- */
-export function asQuicError(error: unknown): QuicError {
-  return error instanceof QuicError
-    ? error
-    : new QuicError('ApplicationError', `the connection failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
-}

@@ -1,50 +1,22 @@
 import type { Socket } from 'node:dgram';
-import { defer, Observable } from 'rxjs';
+import { defer, map, type Observable } from 'rxjs';
 
 import type { ConnectOptions } from '../router/connectWithConfig';
 import { connectWithConfig$ } from '../router/connectWithConfig';
-import { ConnectionParams } from '../settings/ConnectionParams';
+import { runDriver$ } from '../application/runDriver';
+import { type ClientDialOptions, clientDialParams } from '../settings/ClientDialOptions';
 import type { Http3Settings } from '../settings/Http3Settings';
 import type { QuicSettings } from '../settings/QuicSettings';
-import type { TlsCertificatePaths } from '../settings/TlsCertificatePaths';
-import type { TlsCredentials } from '../settings/TlsCredentials';
-import type { TrustSettings } from '../settings/TrustSettings';
 import type { QuicSocket } from '../socket/QuicSocket';
 import type { ClientH3Connection } from './ClientH3Connection';
 import { ClientH3Driver, type ClientH3DriverOptions } from './ClientH3Driver';
-import { asQuicError } from './H3Driver';
 
 /**
  * Options of {@link connect$}.
  */
-export interface ConnectHttp3Options extends ConnectOptions {
-  /**
-   * QUIC settings over the client defaults (ALPN `h3`, idle timeout 30 s).
-   *
-   * Defaults to `{}`.
-   */
-  readonly settings?: Partial<QuicSettings>;
+export interface ConnectHttp3Options extends ConnectOptions, ClientDialOptions {
   /** HTTP/3 settings. Defaults to `DEFAULT_HTTP3_SETTINGS`. */
   readonly http3?: Partial<Http3Settings>;
-  /**
-   * The CAs to verify the server against.
-   *
-   * Defaults to `undefined`: Node's root certificates.
-   */
-  readonly trust?: TrustSettings;
-  /**
-   * Skips verifying the server's certificate. Only for tests and local development: anyone on
-   * the path can then impersonate the server.
-   *
-   * Defaults to `false`.
-   */
-  readonly insecureSkipVerify?: boolean;
-  /** A client certificate, for mutual TLS. Defaults to `undefined`. */
-  readonly tlsCert?: TlsCertificatePaths | TlsCredentials;
-  /** The SNI and the name verified, when not `host`. Defaults to `host`. */
-  readonly serverName?: string;
-  /** A session ticket from an earlier connection, to resume it. Defaults to `undefined`. */
-  readonly session?: Uint8Array;
   /**
    * The `:authority` of requests that give none.
    *
@@ -93,38 +65,15 @@ const CLIENT_DEFAULTS: Partial<QuicSettings> = Object.freeze({ alpn: ['h3'], max
 export function connect$(socket: Socket | QuicSocket, host: string, options: ConnectHttp3Options = {}): Observable<ClientH3Connection> {
   return defer(() => {
     const { settings, http3, trust, insecureSkipVerify, tlsCert, serverName, session, authority, driver: driverOptions, ...connectOptions } = options;
-    const params = ConnectionParams.newClient(
-      { ...CLIENT_DEFAULTS, ...settings, ...(insecureSkipVerify ? { verifyPeer: false } : {}) },
-      tlsCert,
-      {},
-      {
-        ...(trust !== undefined && !insecureSkipVerify ? { trust } : {}),
-        ...(serverName !== undefined ? { serverName } : {}),
-        ...(session !== undefined ? { session } : {}),
-      },
-    );
+    const params = clientDialParams(CLIENT_DEFAULTS, options);
     const port = connectOptions.peer?.port;
     const { driver, controller } = ClientH3Driver.create(http3, {
       ...driverOptions,
       authority: authority ?? (port !== undefined && port !== 443 ? `${host}:${port}` : host),
     });
-    return new Observable<ClientH3Connection>((subscriber) => {
-      const run = connectWithConfig$(socket, serverName ?? host, params, driver, connectOptions).subscribe({
-        next: (connection) => subscriber.next({ connection, controller }),
-        error: (error: unknown) => {
-          driver.dispose({ ok: false, error: asQuicError(error) });
-          subscriber.error(error);
-        },
-        complete: () => {
-          driver.dispose({ ok: true });
-          subscriber.complete();
-        },
-      });
-      return () => {
-        // The worker closes with the driver's shutdownBehaviour (H3_NO_ERROR).
-        run.unsubscribe();
-        driver.dispose({ ok: true });
-      };
-    });
+    // Unsubscribing closes with the driver's shutdownBehaviour (H3_NO_ERROR).
+    return runDriver$(connectWithConfig$(socket, serverName ?? host, params, driver, connectOptions), driver, 'error').pipe(
+      map((connection): ClientH3Connection => ({ connection, controller })),
+    );
   });
 }

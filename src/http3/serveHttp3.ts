@@ -1,8 +1,9 @@
-import { mergeMap, Observable, type ObservableInput, type OperatorFunction, throwError } from 'rxjs';
+import { defer, finalize, map, mergeMap, type Observable, type ObservableInput, type OperatorFunction, throwError } from 'rxjs';
 
 import type { InitialQuicConnection } from '../connection/InitialQuicConnection';
 import { type Http3Settings, resolveHttp3Settings } from '../settings/Http3Settings';
-import { asQuicError, type H3DriverOptions } from './H3Driver';
+import type { H3DriverOptions } from './H3Driver';
+import { runDriver$ } from '../application/runDriver';
 import type { H3Request } from './H3Request';
 import type { H3ResponseInit } from './H3ResponseInit';
 import type { ServerH3Connection } from './ServerH3Connection';
@@ -60,7 +61,7 @@ export function serveHttp3(
 }
 
 function serveConnection(iqc: InitialQuicConnection, handler: H3Handler, options: ServeHttp3Options): Observable<ServerH3Connection> {
-  return new Observable<ServerH3Connection>((subscriber) => {
+  return defer(() => {
     const { driver, controller } = ServerH3Driver.create(options.http3, options.driver);
     // Subscribed before the connection runs, so no request waits.
     const requests = controller.request$.subscribe({
@@ -68,23 +69,11 @@ function serveConnection(iqc: InitialQuicConnection, handler: H3Handler, options
       // The connection's failure is reported through its handle and events.
       error: () => undefined,
     });
-    const run = iqc.run$(driver).subscribe({
-      next: (connection) => subscriber.next({ connection, controller }),
-      error: (error: unknown) => {
-        driver.dispose({ ok: false, error: asQuicError(error) });
-        subscriber.complete();
-      },
-      complete: () => {
-        driver.dispose({ ok: true });
-        subscriber.complete();
-      },
-    });
-    return () => {
-      // The worker closes with the driver's shutdownBehaviour (H3_NO_ERROR).
-      run.unsubscribe();
-      requests.unsubscribe();
-      driver.dispose({ ok: true });
-    };
+    // Unsubscribing closes with the driver's shutdownBehaviour (H3_NO_ERROR).
+    return runDriver$(iqc.run$(driver), driver, 'complete').pipe(
+      map((connection): ServerH3Connection => ({ connection, controller })),
+      finalize(() => requests.unsubscribe()),
+    );
   });
 }
 
