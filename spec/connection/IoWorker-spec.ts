@@ -75,6 +75,48 @@ describe('IoWorker', () => {
     });
   });
 
+  describe('anti-amplification limit (RFC 9000 §8.1)', () => {
+    /** Runs a server that answers every received packet with ten datagrams of the same size. */
+    function amplify(addressValidated: boolean | undefined): ReturnType<typeof fakeWorker> {
+      let w!: ReturnType<typeof fakeWorker>;
+      const a = packet();
+      testScheduler.run(({ hot, expectObservable }) => {
+        const packet$ = hot('a-b-c', { a, b: packet(), c: fakeIncoming(fakePacket(CID, handshakeDoneFrame())) });
+        w = fakeWorker({ packet$, conn: { established: false, isServer: true }, ...(addressValidated !== undefined ? { addressValidated } : {}) });
+        w.conn.afterRecv = (buf, conn) => conn.queueDatagram(...Array.from({ length: 10 }, () => Buffer.alloc(a.buf.length, 0x44)));
+        expectObservable(w.worker.run$(), '^----!').toBe('----e', { e: { type: 'established', handshakeInfo: w.handshakeInfo } });
+      });
+      return w;
+    }
+
+    it('sends an unvalidated client at most three times what it received until the handshake completes', () => {
+      const w = amplify(false);
+      // One packet in: three out, the other seven held back (quiche sends them again later).
+      // Two in: three more. The handshake completes with the third: no limit from then on.
+      expect(w.sender.batches.map((b) => [b.at, b.datagrams.length])).toEqual([
+        [0, 3],
+        [2, 3],
+        [4, 10],
+        [5, 1], // the CONNECTION_CLOSE when unsubscribed
+      ]);
+      expect(w.metrics.amplificationLimitHits).toBe(14);
+    });
+
+    it.each([
+      ['a validated address (a Retry token came back)', true],
+      ['a client', undefined],
+    ] as const)('leaves %s alone', (_what, validated) => {
+      const w = amplify(validated);
+      expect(w.sender.batches.map((b) => [b.at, b.datagrams.length])).toEqual([
+        [0, 10],
+        [2, 10],
+        [4, 10],
+        [5, 1],
+      ]);
+      expect(w.metrics.amplificationLimitHits).toBe(0);
+    });
+  });
+
   describe('timer', () => {
     it('keeps an armed timer that fires no later than needed; quiche then finds nothing due and it re-arms', () => {
       let w!: ReturnType<typeof fakeWorker>;

@@ -144,6 +144,8 @@ export interface FakeWorkerOptions {
   /** The client's original DCID, for the registry. */
   readonly pendingCid?: Uint8Array;
   readonly sendBufferSize?: number;
+  /** `false`: a server whose client has not proven its address (the 3× limit applies). */
+  readonly addressValidated?: boolean;
 }
 
 /** A worker over fakes, and the fakes. */
@@ -182,6 +184,7 @@ export function fakeWorker(options: FakeWorkerOptions): FakeWorker {
     ...(options.pauseAfterHandshake !== undefined ? { pauseAfterHandshake: options.pauseAfterHandshake } : {}),
     ...(options.shutdownBehaviour ? { shutdownBehaviour: options.shutdownBehaviour } : {}),
     ...(options.sendBufferSize !== undefined ? { sendBufferSize: options.sendBufferSize } : {}),
+    ...(options.addressValidated !== undefined ? { addressValidated: options.addressValidated } : {}),
   });
   return { worker, conn, app, sender, metrics, cids, handshakeInfo, calls };
 }

@@ -48,6 +48,12 @@ export interface InitialQuicConnectionInit {
   readonly shutdownBehaviour?: ConnectionShutdownBehaviour;
   readonly stepScheduler?: SchedulerLike;
   readonly timerScheduler?: SchedulerLike;
+  /**
+   * A server's answer to whether the client's address is validated already (a Retry token came
+   * back); `false` holds the worker to RFC 9000's three-times limit until the handshake completes.
+   * Unset for clients.
+   */
+  readonly addressValidated?: boolean;
 }
 
 /**
@@ -219,6 +225,7 @@ export class InitialQuicConnection {
         ...(init.shutdownBehaviour ? { shutdownBehaviour: init.shutdownBehaviour } : {}),
         ...(init.stepScheduler ? { stepScheduler: init.stepScheduler } : {}),
         ...(init.timerScheduler ? { timerScheduler: init.timerScheduler } : {}),
+        ...(init.addressValidated !== undefined ? { addressValidated: init.addressValidated } : {}),
       });
       this.worker = worker;
       let resolveResult!: (r: ConnectionResult) => void;

@@ -36,6 +36,8 @@ export class DefaultMetrics implements Metrics {
   };
   /** Socket write errors. */
   writeErrors = 0;
+  /** Packets held back by the anti-amplification limit (RFC 9000 §8.1). */
+  amplificationLimitHits = 0;
   /** Retry packets sent. */
   retriesSent = 0;
   /** Version negotiation packets sent. */
@@ -59,6 +61,9 @@ export class DefaultMetrics implements Metrics {
   writeError(): void {
     this.writeErrors++;
   }
+  amplificationLimitHit(): void {
+    this.amplificationLimitHits++;
+  }
   retrySent(): void {
     this.retriesSent++;
   }
@@ -73,6 +78,7 @@ export class DefaultMetrics implements Metrics {
     rejectedPackets: Record<RejectedPacketReason, number>;
     failedHandshakes: Record<HandshakeFailureReason, number>;
     writeErrors: number;
+    amplificationLimitHits: number;
     retriesSent: number;
     versionNegotiationsSent: number;
   } {
@@ -82,6 +88,7 @@ export class DefaultMetrics implements Metrics {
       rejectedPackets: { ...this.rejectedPackets },
       failedHandshakes: { ...this.failedHandshakes },
       writeErrors: this.writeErrors,
+      amplificationLimitHits: this.amplificationLimitHits,
       retriesSent: this.retriesSent,
       versionNegotiationsSent: this.versionNegotiationsSent,
     };

@@ -35,6 +35,11 @@ export interface Metrics {
   failedHandshake(reason: HandshakeFailureReason): void;
   /** A write to the socket failed (the datagram is lost; QUIC recovers). */
   writeError(): void;
+  /**
+   * A packet was held back because sending it would take a server past three times what its
+   * not-yet-validated client sent (RFC 9000 §8.1); quiche sends it again later. Optional.
+   */
+  amplificationLimitHit?(): void;
   /** A Retry was sent. */
   retrySent(): void;
   /** A version negotiation packet was sent. */

@@ -182,6 +182,8 @@ export class ConnectionAcceptor {
       conn,
       inbox,
       sender: p.sender,
+      // A Retry token that checked out validated the address; otherwise the 3× limit applies.
+      addressValidated: odcid !== null,
       localAddr: incoming.local,
       peerAddr: incoming.peer,
       handshakeInfo: new HandshakeInfo(p.now(), p.handshakeTimeout),
