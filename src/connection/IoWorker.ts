@@ -24,7 +24,7 @@ import type { ConnectionIdGenerator } from '../router/ConnectionIdGenerator';
 import type { DatagramSender } from '../socket/DatagramSender';
 import type { Incoming, SocketAddress } from '../socket/Incoming';
 import { diagnostics } from '../metrics/diagnostics';
-import { cidHex } from '../router/connectionId';
+import { cidHex, hasHandshakePacket } from '../router/connectionId';
 import { secureRandomBytes } from '../router/secureRandomBytes';
 import { GRACEFUL_SHUTDOWN, type ConnectionShutdownBehaviour } from './ConnectionShutdownBehaviour';
 import type { ConnectionStage } from './ConnectionStage';
@@ -85,9 +85,9 @@ export interface IoWorkerParams<C extends WorkerConnection> {
   /** Runs coalesced steps. Defaults to `asapScheduler`: packets that arrive together are handled in one step. */
   readonly stepScheduler?: SchedulerLike;
   /**
-   * `false` for a server whose client has not proven its address (no Retry token): until the
-   * handshake completes the worker sends at most three times the bytes it received (RFC 9000
-   * §8.1), whatever quiche hands it. Defaults to `undefined`: no limit beyond quiche's own.
+   * `false` for a server whose client has not proven its address (no Retry token): until a
+   * Handshake packet arrives from it (or the handshake completes) the worker sends at most three
+   * times the bytes it received (RFC 9000 §8.1), whatever quiche hands it. Defaults to `undefined`: no limit beyond quiche's own.
    */
   readonly addressValidated?: boolean;
   /** Runs quiche's timers. Defaults to `asyncScheduler`. */
@@ -251,7 +251,11 @@ export class IoWorker<C extends WorkerConnection> {
 
   private recv(incoming: Incoming): void {
     const { conn } = this.params;
-    if (this.amplificationLimited) this.amplificationReceived += incoming.buf.length;
+    if (this.amplificationLimited) {
+      // The client's first Handshake packet proves its address (RFC 9000 §8.1), as quiche decides.
+      if (hasHandshakePacket(incoming.buf, incoming.gro)) this.amplificationLimited = false;
+      else this.amplificationReceived += incoming.buf.length;
+    }
     try {
       conn.recv(incoming.buf, incoming.peer, incoming.local, incoming.gro ?? null);
       this.didRecv = true;
@@ -410,7 +414,7 @@ export class IoWorker<C extends WorkerConnection> {
   private flush(): void {
     const { conn, sender } = this.params;
     if (this.amplificationLimited) {
-      // A completed handshake proves the address (the client's Handshake packets did).
+      // A completed handshake proves the address too.
       if (this.established) this.amplificationLimited = false;
       else return this.flushWithinAmplificationLimit();
     }
@@ -446,9 +450,10 @@ export class IoWorker<C extends WorkerConnection> {
 
   /**
    * Sends what quiche has ready, but never more than three times the bytes received from the
-   * unvalidated peer (RFC 9000 §8.1). quiche keeps this limit itself, except in corners of its send
-   * path (the interop matrix saw 3.16–3.31× with quiche's client under loss): packets over the
-   * budget are dropped here, which quiche treats as lost and sends again once more has arrived.
+   * unvalidated peer (RFC 9000 §8.1) until its first Handshake packet arrives. quiche keeps this
+   * limit itself, except in corners of its send path (the interop matrix saw 3.16–3.31× with
+   * quiche's client under loss): packets over the budget are dropped here, which quiche treats as
+   * lost and sends again once more has arrived.
    */
   private flushWithinAmplificationLimit(): void {
     const { conn, sender, metrics } = this.params;

@@ -77,3 +77,57 @@ export function longHeaderInvariants(buf: Uint8Array): LongHeaderInvariants | nu
     scid: buf.subarray(scidLenAt + 1, scidLenAt + 1 + scidLen),
   };
 }
+
+/** QUIC v2's version number (RFC 9369), whose long-header packet types are renumbered. */
+const QUIC_V2 = 0x6b3343cf;
+
+/** Reads a QUIC variable-length integer at `at`: `[value, length]`, or null when truncated. */
+function varintAt(buf: Uint8Array, at: number): [number, number] | null {
+  if (at >= buf.length) return null;
+  const len = 1 << (buf[at]! >> 6);
+  if (at + len > buf.length) return null;
+  let v = buf[at]! & 0x3f;
+  for (let i = 1; i < len; i++) v = v * 256 + buf[at + i]!;
+  return [v, len];
+}
+
+/**
+ * Whether a datagram (or each datagram of a GRO train of `segment`-byte datagrams) carries a
+ * long-header Handshake packet, walking coalesced packets by their Length fields. Header bytes only,
+ * unauthenticated: for the worker's own anti-amplification account, which quiche backs with its
+ * decrypted view.
+ *
+ * @param buf The received bytes.
+ * @param segment The GRO segment size; 0 or absent for one datagram.
+ * @returns True when some datagram holds a Handshake packet (QUIC v1 or v2).
+ */
+export function hasHandshakePacket(buf: Uint8Array, segment = 0): boolean {
+  const step = segment > 0 ? segment : buf.length;
+  for (let start = 0; start < buf.length; start += step) {
+    const end = Math.min(start + step, buf.length);
+    let at = start;
+    while (at + 7 <= end) {
+      const first = buf[at]!;
+      if ((first & 0x80) === 0) break; // a short header runs to the end of the datagram
+      const version = ((buf[at + 1]! << 24) | (buf[at + 2]! << 16) | (buf[at + 3]! << 8) | buf[at + 4]!) >>> 0;
+      const type = (first >> 4) & 0x3;
+      if (version === 1 ? type === 2 : version === QUIC_V2 && type === 3) return true;
+      const initial = version === 1 ? type === 0 : version === QUIC_V2 && type === 1;
+      const retry = version === 1 ? type === 3 : version === QUIC_V2 && type === 0;
+      if (version === 0 || retry) break;
+      let p = at + 5;
+      p += 1 + buf[p]!; // DCID
+      if (p >= end) break;
+      p += 1 + buf[p]!; // SCID
+      if (initial) {
+        const token = varintAt(buf, p);
+        if (token === null) break;
+        p += token[1] + token[0];
+      }
+      const length = varintAt(buf, p);
+      if (length === null) break;
+      at = p + length[1] + length[0];
+    }
+  }
+  return false;
+}
