@@ -239,6 +239,11 @@ export class ClientH3Driver extends H3Driver {
     p.subscriber.error(error);
   }
 
+  protected override awaitsStreamEnd(s: H3Stream): boolean {
+    const p = this.sent.get(s.id);
+    return p !== undefined && !p.settled;
+  }
+
   /** The stream ended without a final response. */
   protected override onStreamFinished(s: H3Stream): void {
     const p = this.sent.get(s.id);
@@ -299,8 +304,10 @@ export class ClientH3Driver extends H3Driver {
 
   protected override onDispose(error: QuicError | null, _result: ConnectionResult): void {
     this.endError = error;
-    const failure = error ?? new QuicError('ConnectionClosed', 'the connection closed before the request was sent');
-    for (const p of this.queue.splice(0)) {
+    const queued = this.queue.splice(0);
+    // Made only when a request is still queued: an Error's stack trace costs ~0.1 ms per connection.
+    const failure = queued.length > 0 ? (error ?? new QuicError('ConnectionClosed', 'the connection closed before the request was sent')) : null;
+    for (const p of queued) {
       p.settled = true;
       p.subscriber.error(failure);
     }

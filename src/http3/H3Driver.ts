@@ -193,6 +193,11 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
   /** A stream's read side failed (reset, error): the subclass fails what waits on it. */
   protected onStreamFailed(_stream: H3Stream, _error: unknown): void {}
 
+  /** Whether someone still waits on a stream beyond its body (the client's unanswered request). */
+  protected awaitsStreamEnd(_stream: H3Stream): boolean {
+    return false;
+  }
+
   /** A stream's read side ended cleanly (the FIN). */
   protected onStreamFinished(_stream: H3Stream): void {}
 
@@ -379,10 +384,12 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
     const error = result.ok ? null : result.error;
     let streamError = error;
     for (const s of this.streams.values()) {
-      streamError ??= new QuicError('ConnectionClosed', 'the connection closed before the stream finished');
       s.responseSubscription?.unsubscribe();
       s.responseSubscription = null;
       s.body?.cancel();
+      // A stream whose body was read to its end and whose request was answered has no one to fail.
+      if (s.inbound.isFinished && !this.awaitsStreamEnd(s)) continue;
+      streamError ??= new QuicError('ConnectionClosed', 'the connection closed before the stream finished');
       if (!s.inbound.isFinished) s.inbound.fail(streamError);
       this.onStreamFailed(s, streamError);
     }
