@@ -19,6 +19,7 @@ import { HandshakeError } from '../errors/HandshakeError';
 import { QuicError } from '../errors/QuicError';
 import { QuicTransportError } from '../errors/QuicTransportError';
 import type { Metrics } from '../metrics/Metrics';
+import type { napi } from '../native/binding';
 import { fromNativeError } from '../native/errors';
 import type { ConnectionIdGenerator } from '../router/ConnectionIdGenerator';
 import type { DatagramSender } from '../socket/DatagramSender';
@@ -433,19 +434,27 @@ export class IoWorker<C extends WorkerConnection> {
     }
     let sent = 0;
     while (sent < MAX_PACKETS_PER_FLUSH) {
-      let batch;
-      try {
-        batch = conn.send(this.out, this.lengths, sender.gso);
-      } catch (e) {
-        this.failSend(e);
-        return;
-      }
-      if (batch === null) return;
+      const batch = this.nextBatch();
+      if (!batch) return;
       sender.sendBatch(this.out, this.lengths, batch);
       sent += batch.count;
     }
     // More is ready than one flush may send: come back on the next step.
     this.scheduleStep();
+  }
+
+  /**
+   * quiche's next batch, written into the shared send buffer: `null` when it has nothing, and
+   * `undefined` when it failed (the connection is then being failed).
+   */
+  private nextBatch(): napi.SendBatch | null | undefined {
+    const { conn, sender } = this.params;
+    try {
+      return conn.send(this.out, this.lengths, sender.gso);
+    } catch (e) {
+      this.failSend(e);
+      return undefined;
+    }
   }
 
   /**
@@ -456,16 +465,10 @@ export class IoWorker<C extends WorkerConnection> {
    * lost and sends again once more has arrived.
    */
   private flushWithinAmplificationLimit(): void {
-    const { conn, sender, metrics } = this.params;
+    const { sender, metrics } = this.params;
     for (;;) {
-      let batch;
-      try {
-        batch = conn.send(this.out, this.lengths, sender.gso);
-      } catch (e) {
-        this.failSend(e);
-        return;
-      }
-      if (batch === null) return;
+      const batch = this.nextBatch();
+      if (!batch) return;
       const budget = 3 * this.amplificationReceived - this.amplificationSent;
       let count = 0;
       let bytes = 0;
