@@ -549,6 +549,12 @@ export interface ConfigOptions {
   logKeys?: boolean
   /** Verifies the peer's certificate chain. */
   verifyPeer?: boolean
+  /**
+   * TLS 1.3 key-exchange groups, most preferred first, in BoringSSL's
+   * names (`X25519MLKEM768`, `X25519`, `P-256`, `P-384`, …); unset keeps
+   * BoringSSL's defaults.
+   */
+  keyExchangeGroups?: Array<string>
   /** Our certificate chain as PEM (leaf first). */
   certChain?: string
   /** Our private key as PEM. */

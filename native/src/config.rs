@@ -105,6 +105,10 @@ pub struct ConfigOptions {
   pub log_keys: Option<bool>,
   /// Verifies the peer's certificate chain.
   pub verify_peer: Option<bool>,
+  /// TLS 1.3 key-exchange groups, most preferred first, in BoringSSL's
+  /// names (`X25519MLKEM768`, `X25519`, `P-256`, `P-384`, …); unset keeps
+  /// BoringSSL's defaults.
+  pub key_exchange_groups: Option<Vec<String>>,
   /// Our certificate chain as PEM (leaf first).
   pub cert_chain: Option<String>,
   /// Our private key as PEM.
@@ -195,6 +199,14 @@ fn tls_builder(o: &ConfigOptions) -> Result<SslContextBuilder> {
   if let Some(path) = &o.ca_file {
     read_file("CA", path)?;
     b.set_ca_file(path).map_err(|e| pem_err("CA file", e))?;
+  }
+  if let Some(groups) = &o.key_exchange_groups {
+    if groups.is_empty() || groups.iter().any(|g| g.is_empty() || g.contains(':')) {
+      return Err(err("InvalidSetting", "key_exchange_groups: give one or more group names, none empty or containing ':'"));
+    }
+    let list = groups.join(":");
+    b.set_curves_list(&list)
+      .map_err(|_| err("InvalidSetting", format!("key_exchange_groups: BoringSSL knows no group in {list:?}")))?;
   }
   Ok(b)
 }

@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 
+import { napi } from '../../src/native/binding';
 import { NativePair, SERVER_NAME, TEST_ALPN, thrown } from '../helpers/nativePair';
 
 describe('native handshake', () => {
@@ -60,5 +61,35 @@ describe('native handshake', () => {
     pair.advance();
     expect(pair.client.isEstablished()).toBe(false);
     expect(pair.client.peerError()).toEqual({ isApp: false, errorCode: 0x100 + 120, reason: '' });
+  });
+
+  it("should offer BoringSSL's post-quantum key share by default, and only the groups it is given", () => {
+    // Default: X25519MLKEM768's 1216-byte key share makes a ClientHello of two Initial datagrams.
+    const hybrid = NativePair.connect();
+    expect(NativePair.capture(hybrid.client)!.datagrams).toHaveLength(2);
+    const classic = NativePair.connect({ client: { keyExchangeGroups: ['X25519'] } });
+    expect(NativePair.capture(classic.client)!.datagrams).toHaveLength(1);
+    // Both still complete against a server with the default list.
+    for (const groups of [undefined, ['X25519'], ['P-256', 'X25519']]) {
+      const pair = NativePair.connect(groups ? { client: { keyExchangeGroups: groups } } : {});
+      pair.handshake();
+      expect(pair.client.isEstablished() && pair.server.isEstablished()).toBe(true);
+    }
+  });
+
+  it('should fail the handshake when the two ends share no key-exchange group', () => {
+    const pair = NativePair.connect({ client: { keyExchangeGroups: ['P-384'] }, server: { keyExchangeGroups: ['X25519'] } });
+
+    expect(thrown(() => pair.handshake()).code).toBe('TlsFail');
+    // handshake_failure is TLS alert 40: CRYPTO_ERROR 0x100 + 40.
+    expect(pair.server.localError()).toEqual({ isApp: false, errorCode: 0x100 + 40, reason: '' });
+  });
+
+  it('should refuse unknown or malformed group lists with InvalidSetting', () => {
+    for (const groups of [['X25519', 'no-such-group'], [], ['X25519:P-256'], ['']]) {
+      const e = thrown(() => new napi.Config({ keyExchangeGroups: groups }));
+      expect(e.code).toBe('InvalidSetting');
+      expect(e.message).toMatch(/key_exchange_groups/);
+    }
   });
 });

@@ -58,6 +58,7 @@ describe('DEFAULT_QUIC_SETTINGS', () => {
       handshakeTimeout: undefined,
       listenBacklog: 1024,
       verifyPeer: undefined,
+      keyExchangeGroups: undefined,
       maxConnectionWindow: 24 * 1024 * 1024,
       maxStreamWindow: 16 * 1024 * 1024,
       enableSendStreamsBlocked: false,
@@ -74,7 +75,7 @@ describe('DEFAULT_QUIC_SETTINGS', () => {
       ticketKey: undefined,
       addressTokenLifetime: 60_000,
     });
-    expect(Object.keys(DEFAULT_QUIC_SETTINGS)).toHaveLength(47);
+    expect(Object.keys(DEFAULT_QUIC_SETTINGS)).toHaveLength(48);
   });
 
   it('should be frozen, its ALPN list too', () => {
@@ -177,6 +178,10 @@ describe('resolveQuicSettings', () => {
     ['handshakeTimeout', 0],
     ['listenBacklog', 0],
     ['verifyPeer', 'no'],
+    ['keyExchangeGroups', []],
+    ['keyExchangeGroups', 'X25519'],
+    ['keyExchangeGroups', ['X25519:P-256']],
+    ['keyExchangeGroups', ['']],
     ['maxConnectionWindow', -1],
     ['maxStreamWindow', 0.5],
     ['enableSendStreamsBlocked', 'x'],

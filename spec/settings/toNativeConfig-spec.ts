@@ -285,6 +285,16 @@ describe('createNativeConfig', () => {
     expect((error as QuicSettingsError).setting).toBe('maxIdleTimeout');
   });
 
+  it('should pass keyExchangeGroups through and name the setting when BoringSSL knows none of a group', () => {
+    const ok = ConnectionParams.newClient({ keyExchangeGroups: ['X25519', 'P-256'] });
+    expect(toNativeConfigOptions(ok, 'client').keyExchangeGroups).toEqual(['X25519', 'P-256']);
+    expect(toNativeConfigOptions(ConnectionParams.newClient(), 'client').keyExchangeGroups).toBeUndefined();
+
+    const error = quicErrorOf(() => createNativeConfig(ConnectionParams.newClient({ keyExchangeGroups: ['X25519', 'X448'] }), 'client'));
+    expect(error).toBeInstanceOf(QuicSettingsError);
+    expect((error as QuicSettingsError).setting).toBe('keyExchangeGroups');
+  });
+
   it('should throw InvalidArgument for an option of the wrong type from a hook', () => {
     const hook: ConnectionHook = { customizeConfigOptions: (o) => ({ ...o, alpn: 'h3' as unknown as string[] }) };
     const params = ConnectionParams.newClient({}, undefined, { connectionHook: hook });

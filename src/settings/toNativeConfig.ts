@@ -102,6 +102,7 @@ export function toNativeConfigOptions(params: ConnectionParams, role: Role): nap
     verifyPeer,
   };
   if (s.maxPacingRate !== undefined) options.maxPacingRate = s.maxPacingRate;
+  if (s.keyExchangeGroups !== undefined) options.keyExchangeGroups = [...s.keyExchangeGroups];
   if (s.statelessResetToken !== undefined) options.statelessResetToken = Array.from(s.statelessResetToken);
   if (s.trackUnknownTransportParameters !== undefined) {
     options.trackUnknownTransportParameters = s.trackUnknownTransportParameters;
