@@ -305,6 +305,8 @@ impl JsConnection {
     let mut count = 1usize;
     let mut off = first;
     let mut last = first;
+    // A batch is filled within microseconds: one clock read serves all its packets.
+    let pacing_horizon = Instant::now() + PACING_GRANULARITY;
     while count < lengths.len() && out.len() - off >= max.min(out.len()) && out.len() > off {
       if uniform && last < first {
         break;
@@ -327,7 +329,7 @@ impl JsConnection {
       // first: end the batch here, so the next one carries its own release
       // time (SO_TXTIME) instead of leaving early with this one. Without a
       // pacing congestion controller `at` is simply now, never ahead.
-      if next.at > info.at && next.at > Instant::now() + PACING_GRANULARITY {
+      if next.at > info.at && next.at > pacing_horizon {
         break;
       }
     }

@@ -3,6 +3,8 @@ import { Observable, type Subscriber } from 'rxjs';
 import type { H3Header } from './H3Headers';
 import { headerValue } from './H3Headers';
 
+export { decodeVarint } from '../router/varint';
+
 /**
  * Datagrams an {@link H3DatagramFlow} buffers for `incoming$` while nobody is subscribed.
  * tokio-quiche's per-flow channel holds as many.
@@ -157,18 +159,4 @@ export function encodeVarint(value: number): Uint8Array {
   }
   out[0]! |= 0xc0;
   return out;
-}
-
-/**
- * Decodes the QUIC varint at the start of `buf` (non-minimal encodings accepted).
- *
- * @returns `[value, length]`, or `null` when `buf` is too short.
- */
-export function decodeVarint(buf: Uint8Array): [number, number] | null {
-  if (buf.length === 0) return null;
-  const length = 1 << (buf[0]! >> 6);
-  if (buf.length < length) return null;
-  let value = buf[0]! & 0x3f;
-  for (let i = 1; i < length; i++) value = value * 256 + buf[i]!;
-  return [value, length];
 }

@@ -3,6 +3,8 @@
  * without crossing into native code, and turning CIDs into map keys.
  */
 
+import { decodeVarint } from './varint';
+
 /** The longest connection ID QUIC v1 allows. */
 export const MAX_CONN_ID_LEN = 20;
 
@@ -81,16 +83,6 @@ export function longHeaderInvariants(buf: Uint8Array): LongHeaderInvariants | nu
 /** QUIC v2's version number (RFC 9369), whose long-header packet types are renumbered. */
 const QUIC_V2 = 0x6b3343cf;
 
-/** Reads a QUIC variable-length integer at `at`: `[value, length]`, or null when truncated. */
-function varintAt(buf: Uint8Array, at: number): [number, number] | null {
-  if (at >= buf.length) return null;
-  const len = 1 << (buf[at]! >> 6);
-  if (at + len > buf.length) return null;
-  let v = buf[at]! & 0x3f;
-  for (let i = 1; i < len; i++) v = v * 256 + buf[at + i]!;
-  return [v, len];
-}
-
 /**
  * Whether a datagram (or each datagram of a GRO train of `segment`-byte datagrams) carries a
  * long-header Handshake packet, walking coalesced packets by their Length fields. Header bytes only,
@@ -106,25 +98,23 @@ export function hasHandshakePacket(buf: Uint8Array, segment = 0): boolean {
   for (let start = 0; start < buf.length; start += step) {
     const end = Math.min(start + step, buf.length);
     let at = start;
-    while (at + 7 <= end) {
-      const first = buf[at]!;
-      if ((first & 0x80) === 0) break; // a short header runs to the end of the datagram
-      const version = ((buf[at + 1]! << 24) | (buf[at + 2]! << 16) | (buf[at + 3]! << 8) | buf[at + 4]!) >>> 0;
-      const type = (first >> 4) & 0x3;
+    while (at < end) {
+      const header = longHeaderInvariants(buf.subarray(at, end));
+      if (header === null) break; // a short header runs to the end of the datagram
+      const { version, scid } = header;
+      const type = (buf[at]! >> 4) & 0x3;
       if (version === 1 ? type === 2 : version === QUIC_V2 && type === 3) return true;
       const initial = version === 1 ? type === 0 : version === QUIC_V2 && type === 1;
       const retry = version === 1 ? type === 3 : version === QUIC_V2 && type === 0;
       if (version === 0 || retry) break;
-      let p = at + 5;
-      p += 1 + buf[p]!; // DCID
-      if (p >= end) break;
-      p += 1 + buf[p]!; // SCID
+      // Past the SCID: the token (Initial only), then the Length field.
+      let p = scid.byteOffset - buf.byteOffset + scid.length;
       if (initial) {
-        const token = varintAt(buf, p);
+        const token = decodeVarint(buf.subarray(p, end));
         if (token === null) break;
         p += token[1] + token[0];
       }
-      const length = varintAt(buf, p);
+      const length = decodeVarint(buf.subarray(p, end));
       if (length === null) break;
       at = p + length[1] + length[0];
     }
