@@ -159,11 +159,13 @@ describe('InitialQuicConnection', () => {
   });
 
   describe('reject', () => {
-    it('sends CONNECTION_REFUSED, unmaps its CIDs and frees its backlog slot, once', () => {
+    it('sends CONNECTION_REFUSED, unmaps its CIDs and frees its backlog slot, once', async () => {
       const f = fakeInitialConnection({ conn: { established: false } });
 
       f.iqc.reject();
       f.iqc.reject();
+      // The worker flushes at the end of its turn.
+      await new Promise((resolve) => setImmediate(resolve));
 
       expect(callsTo(f.calls, 'close').map((c) => c.slice(1))).toEqual([[false, 0x2, '']]);
       expect(f.sender.frames()).toEqual([connectionCloseFrame({ isApp: false, errorCode: 0x2 })]);

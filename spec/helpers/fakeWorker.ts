@@ -6,7 +6,7 @@
  * assert the order of quiche calls, application callbacks and router updates in one list.
  * Application callbacks are logged as `app.<name>`, router updates as `map` / `unmap`.
  */
-import { asyncScheduler, NEVER, type Observable, type ObservableInput } from 'rxjs';
+import { asapScheduler, asyncScheduler, NEVER, type Observable, type ObservableInput } from 'rxjs';
 
 import type { ApplicationOverQuic, ConnectionResult } from '../../src/application/ApplicationOverQuic';
 import type { ConnectionShutdownBehaviour } from '../../src/connection/ConnectionShutdownBehaviour';
@@ -181,6 +181,8 @@ export function fakeWorker(options: FakeWorkerOptions): FakeWorker {
     handshakeInfo,
     metrics,
     cids,
+    // Flushes follow the steps in virtual time (the production default is setImmediate).
+    flushScheduler: asapScheduler,
     ...(options.pauseAfterHandshake !== undefined ? { pauseAfterHandshake: options.pauseAfterHandshake } : {}),
     ...(options.shutdownBehaviour ? { shutdownBehaviour: options.shutdownBehaviour } : {}),
     ...(options.sendBufferSize !== undefined ? { sendBufferSize: options.sendBufferSize } : {}),
@@ -234,6 +236,7 @@ export function fakeInitialConnection(
     cids,
     keepAlive$: options.keepAlive$ ?? NEVER,
     onClaim: () => claims++,
+    flushScheduler: asapScheduler,
   });
   return { iqc, conn, inbox, sender, metrics, cids, calls, claims: () => claims };
 }

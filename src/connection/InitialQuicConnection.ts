@@ -47,6 +47,8 @@ export interface InitialQuicConnectionInit {
   /** What unsubscribing sends. */
   readonly shutdownBehaviour?: ConnectionShutdownBehaviour;
   readonly stepScheduler?: SchedulerLike;
+  /** Runs the worker's flushes; see {@link IoWorkerParams.flushScheduler}. */
+  readonly flushScheduler?: SchedulerLike;
   readonly timerScheduler?: SchedulerLike;
   /**
    * A server's answer to whether the client's address is validated already (a Retry token came
@@ -224,6 +226,7 @@ export class InitialQuicConnection {
         pauseAfterHandshake: pause,
         ...(init.shutdownBehaviour ? { shutdownBehaviour: init.shutdownBehaviour } : {}),
         ...(init.stepScheduler ? { stepScheduler: init.stepScheduler } : {}),
+        ...(init.flushScheduler ? { flushScheduler: init.flushScheduler } : {}),
         ...(init.timerScheduler ? { timerScheduler: init.timerScheduler } : {}),
         ...(init.addressValidated !== undefined ? { addressValidated: init.addressValidated } : {}),
       });

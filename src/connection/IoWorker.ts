@@ -30,6 +30,7 @@ import { secureRandomBytes } from '../router/secureRandomBytes';
 import { GRACEFUL_SHUTDOWN, type ConnectionShutdownBehaviour } from './ConnectionShutdownBehaviour';
 import type { ConnectionStage } from './ConnectionStage';
 import type { HandshakeInfo } from './HandshakeInfo';
+import { immediateScheduler } from './immediateScheduler';
 import { readConnectionStats, type QuicConnectionStats } from './QuicConnectionStats';
 import type { WorkerConnection } from './WorkerConnection';
 
@@ -86,6 +87,14 @@ export interface IoWorkerParams<C extends WorkerConnection> {
   /** Runs coalesced steps. Defaults to `asapScheduler`: packets that arrive together are handled in one step. */
   readonly stepScheduler?: SchedulerLike;
   /**
+   * Runs the flush that follows one or more steps. Defaults to `stepScheduler` when one is given,
+   * else to `setImmediate` ({@link immediateScheduler}): the flush waits until the Promise chains
+   * the step set off have settled, so the application's reaction to a packet (the next request
+   * after an awaited response) leaves in the same datagram as the ACK of that packet instead of
+   * one datagram, and one wake-up of the peer, each.
+   */
+  readonly flushScheduler?: SchedulerLike;
+  /**
    * `false` for a server whose client has not proven its address (no Retry token): until a
    * Handshake packet arrives from it (or the handshake completes) the worker sends at most three
    * times the bytes it received (RFC 9000 §8.1), whatever quiche hands it. Defaults to `undefined`: no limit beyond quiche's own.
@@ -122,6 +131,8 @@ export class IoWorker<C extends WorkerConnection> {
   private firstRead = true;
   // A step is scheduled on the step scheduler.
   private stepPending: Subscription | null = null;
+  // The flush after the last step is scheduled on the flush scheduler.
+  private flushPending: Subscription | null = null;
   // A failure that ends the loop at the end of this step.
   private failure: QuicError | null = null;
   // The timer: where its events go while the loop runs, the armed action and when it fires
@@ -224,6 +235,7 @@ export class IoWorker<C extends WorkerConnection> {
         loop.unsubscribe();
         this.stepPending?.unsubscribe();
         this.stepPending = null;
+        this.cancelFlush();
         if (this.stageValue !== 'closed') this.shutdown();
         this.subscriber = null;
       };
@@ -295,7 +307,10 @@ export class IoWorker<C extends WorkerConnection> {
     if (conn.localError() === null) conn.close(false, INTERNAL_ERROR, '');
   }
 
-  /** One turn of the loop. */
+  /**
+   * One turn of the loop, up to the flush, which {@link flushTurn} does once the reactions to this
+   * turn have run (see `flushScheduler`).
+   */
   private step(): void {
     if (this.stageValue === 'closed' || this.stageValue === 'paused') return;
     const { conn, app } = this.params;
@@ -317,6 +332,28 @@ export class IoWorker<C extends WorkerConnection> {
     // On a failure quiche already holds the CONNECTION_CLOSE; finish() flushes it after onConnClose.
     if (this.failure !== null) return this.finish({ ok: false, error: this.failure });
     this.refreshConnectionIds();
+    this.scheduleFlush();
+    this.armWait();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushPending) return;
+    const scheduler = this.params.flushScheduler ?? this.params.stepScheduler ?? immediateScheduler;
+    this.flushPending = scheduler.schedule(() => {
+      this.flushPending = null;
+      this.guard(() => this.flushTurn());
+    });
+  }
+
+  private cancelFlush(): void {
+    this.flushPending?.unsubscribe();
+    this.flushPending = null;
+  }
+
+  /** The end of a turn: flush, notice a close, and re-arm the timer from what was sent. */
+  private flushTurn(): void {
+    if (this.stageValue === 'closed' || this.stageValue === 'paused') return;
+    const { conn } = this.params;
     this.flush();
 
     if (this.failure !== null) return this.finish({ ok: false, error: this.failure });
@@ -328,7 +365,6 @@ export class IoWorker<C extends WorkerConnection> {
       this.scheduleStep();
     }
     this.armTimer();
-    this.armWait();
   }
 
   /**
@@ -612,6 +648,7 @@ export class IoWorker<C extends WorkerConnection> {
     this.stageValue = 'closed';
     this.running$.next(false);
     this.disarmTimer();
+    this.cancelFlush();
     if (wasRunning && app.shouldAct()) {
       try {
         app.onConnClose?.(conn, metrics, result);

@@ -1,4 +1,4 @@
-import { asyncScheduler, map, Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { asapScheduler, asyncScheduler, map, Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
 
 import type { ApplicationOverQuic } from '../application/ApplicationOverQuic';
 import { HandshakeInfo } from '../connection/HandshakeInfo';
@@ -94,6 +94,8 @@ export function applicationFrames(
         cids: { map: () => undefined, unmap: () => undefined },
         timerScheduler,
         ...(options.stepScheduler ? { stepScheduler: options.stepScheduler } : {}),
+        // Flushes follow the steps in virtual time (the production default is setImmediate).
+        flushScheduler: options.stepScheduler ?? asapScheduler,
       });
       const run = worker.run$().subscribe({
         error: (e) => subscriber.error(e),
