@@ -404,13 +404,15 @@ export declare class UdpSocket {
    * Sends what `conn` has ready straight from quiche to this socket, in
    * GSO batches, until quiche has nothing more or `maxPackets` were
    * written: one call instead of a `send()` and a `sendBatch()` per batch,
-   * and no batch object for JavaScript. Failed writes are counted in the
-   * result, never thrown.
+   * and no batch object for JavaScript. Returns one number, `failed * 2 +
+   * more`: `failed` counts the packets the kernel did not take (a full
+   * buffer, an error; never thrown), and `more` (1) says `maxPackets` was
+   * reached with more possibly ready.
    *
    * # Errors
    * What `Connection.send()` throws (quiche failing internally).
    */
-  flush(conn: Connection, maxPackets: number): FlushResult
+  flush(conn: Connection, maxPackets: number): number
   /**
    * Sends one datagram. Returns whether it went out; never throws for a
    * failed write.
@@ -424,7 +426,7 @@ export declare class UdpSocket {
    * to JavaScript. Neither keeps Node alive. Fails when receiving already
    * or closed.
    */
-  start(onBatch: (batch: RecvBatch) => void, onLoop?: boolean): void
+  start(onBatch: (batch: Buffer) => void, onLoop?: boolean): void
   /**
    * Pauses receiving without ending it: the socket is not read
    * (datagrams wait in the kernel's queue) until `resume()`. A batch read
@@ -619,16 +621,6 @@ export declare function decodeVarint(buf: Uint8Array): Array<number> | null
 /** Encodes `value` as a QUIC varint. */
 export declare function encodeVarint(value: number): Buffer
 
-/** What one `flush()` call did. */
-export interface FlushResult {
-  /** Packets quiche wrote and the socket was given. */
-  packets: number
-  /** Of those, how many the kernel did not take (full buffer, an error). */
-  failed: number
-  /** Whether `maxPackets` was reached with more possibly ready. */
-  more: boolean
-}
-
 /**
  * Generates a certificate and key (ECDSA P-256, SHA-256).
  *
@@ -762,26 +754,6 @@ export declare const PROTOCOL_VERSION: number
 
 /** The version of the quiche crate this addon was built with. */
 export declare const QUICHE_VERSION: string
-
-/**
- * One receive batch: every datagram (or GRO train) a `recvmmsg` returned,
- * copied back to back into `buf`.
- */
-export interface RecvBatch {
-  /** The received bytes, message after message. */
-  buf: Buffer
-  /** The byte length of each message in `buf`. */
-  lengths: Array<number>
-  /** Each message's GRO segment size; 0 when the message is one datagram. */
-  segments: Array<number>
-  /** Each message's sender. */
-  peers: Array<SocketAddress>
-  /**
-   * Datagrams the kernel dropped for a full receive queue since the
-   * previous batch (SO_RXQ_OVFL); 0 when unsupported.
-   */
-  drops: number
-}
 
 /**
  * Writes a Retry packet into `out`; returns its length. `scid` and `dcid`

@@ -17,34 +17,36 @@ use crate::error::Result;
 #[cfg(target_os = "linux")]
 use crate::error::{err, invalid_arg};
 
-use napi::bindgen_prelude::{Buffer, Function, Uint32Array, Uint8Array};
+use napi::bindgen_prelude::{Buffer, Function, ToNapiValue, Uint32Array, Uint8Array};
 
 /// One receive batch: every datagram (or GRO train) a `recvmmsg` returned,
-/// copied back to back into `buf`.
-#[napi(object)]
+/// handed to JavaScript as a single Buffer, so a batch costs one JavaScript
+/// value however many messages it holds. Layout, in little-endian u32
+/// words from the start (`src/socket/NativeUdpSocket.ts` reads it):
+///
+/// - word 0: messages `n`; word 1: datagrams the kernel dropped for a full
+///   receive queue since the previous batch (SO_RXQ_OVFL; 0 when
+///   unsupported); word 2: the peer index of the first new peer record;
+///   word 3: new peer records `m`;
+/// - `n` triples: byte length, GRO segment size (0: one datagram), peer index;
+/// - `m` peer records: family (4 or 6), port, text length `L`, then the
+///   address text in `L` bytes padded to a word;
+/// - the messages' bytes, back to back.
+///
+/// Peer indexes refer to a table both sides keep: the receiver numbers each
+/// new sender and sends its address once, so a batch from known peers
+/// creates no address strings or objects. When the table is full it starts
+/// again at index 0 (the batch then re-sends its peers from index 0).
 pub struct RecvBatch {
-  /// The received bytes, message after message.
-  pub buf: Buffer,
-  /// The byte length of each message in `buf`.
-  pub lengths: Vec<u32>,
-  /// Each message's GRO segment size; 0 when the message is one datagram.
-  pub segments: Vec<u32>,
-  /// Each message's sender.
-  pub peers: Vec<SocketAddress>,
-  /// Datagrams the kernel dropped for a full receive queue since the
-  /// previous batch (SO_RXQ_OVFL); 0 when unsupported.
-  pub drops: u32,
+  bytes: Vec<u8>,
+  /// Messages in the batch.
+  pub count: usize,
 }
 
-/// What one `flush()` call did.
-#[napi(object)]
-pub struct FlushResult {
-  /// Packets quiche wrote and the socket was given.
-  pub packets: u32,
-  /// Of those, how many the kernel did not take (full buffer, an error).
-  pub failed: u32,
-  /// Whether `maxPackets` was reached with more possibly ready.
-  pub more: bool,
+impl ToNapiValue for RecvBatch {
+  unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
+    Buffer::to_napi_value(env, val.bytes.into())
+  }
 }
 
 /// Counters of a native socket.
@@ -528,19 +530,30 @@ mod imp {
   }
 
   /// What one `recvmmsg` needs across calls: the message slots, their
-  /// control buffers, and the last SO_RXQ_OVFL total seen.
+  /// control buffers, the last SO_RXQ_OVFL total seen, and the peer table
+  /// (see [`RecvBatch`]).
   pub struct RecvScratch {
     bufs: Vec<u8>,
     controls: Vec<u64>,
     last_ovfl: Option<u32>,
+    peers: std::collections::HashMap<SocketAddr, u32>,
   }
+
+  /// Senders a receiver numbers before it starts its table again: enough for
+  /// a busy server's active clients, small enough to stay cheap.
+  const PEER_TABLE_MAX: usize = 4096;
 
   /// Room per message for UDP_GRO (int) and SO_RXQ_OVFL (u32) cmsgs.
   const CTRL: usize = 64;
 
   impl RecvScratch {
     pub fn new() -> Self {
-      RecvScratch { bufs: vec![0u8; RECV_MSGS * RECV_MSG_SIZE], controls: vec![0u64; RECV_MSGS * CTRL / 8], last_ovfl: None }
+      RecvScratch {
+        bufs: vec![0u8; RECV_MSGS * RECV_MSG_SIZE],
+        controls: vec![0u64; RECV_MSGS * CTRL / 8],
+        last_ovfl: None,
+        peers: std::collections::HashMap::new(),
+      }
     }
   }
 
@@ -549,7 +562,7 @@ mod imp {
   /// kernel's drop count. `None` when nothing is queued (or on an error,
   /// which the caller treats the same: wait for readiness again).
   pub fn recv_once(shared: &Shared, scratch: &mut RecvScratch) -> Option<RecvBatch> {
-    let RecvScratch { bufs, controls, last_ovfl } = scratch;
+    let RecvScratch { bufs, controls, last_ovfl, peers } = scratch;
     // SAFETY: plain data.
     let mut names: [libc::sockaddr_storage; RECV_MSGS] = unsafe { mem::zeroed() };
     let mut iovs: [libc::iovec; RECV_MSGS] = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; RECV_MSGS];
@@ -580,16 +593,17 @@ mod imp {
       return None;
     }
     let n = n as usize;
-    let total: usize = msgs[..n].iter().map(|m| m.msg_len as usize).sum();
-    let mut buf = Vec::with_capacity(total);
-    let mut lengths = Vec::with_capacity(n);
-    let mut segments = Vec::with_capacity(n);
-    let mut peers: Vec<SocketAddress> = Vec::with_capacity(n);
+    if peers.len() + n > PEER_TABLE_MAX {
+      peers.clear();
+    }
+    let peers_from = peers.len() as u32;
+    // Per message: length, segment, peer index; then the new peers' records.
+    let mut meta: Vec<u32> = Vec::with_capacity(3 * n);
+    let mut new_peers: Vec<SocketAddr> = Vec::new();
+    let mut last: Option<(SocketAddr, u32)> = None;
     let mut drops = 0u32;
     for i in 0..n {
       let len = msgs[i].msg_len as usize;
-      buf.extend_from_slice(&bufs[i * RECV_MSG_SIZE..i * RECV_MSG_SIZE + len]);
-      lengths.push(len as u32);
       let mut segment = 0u32;
       // SAFETY: walking the control buffer the kernel filled for this message.
       unsafe {
@@ -614,14 +628,44 @@ mod imp {
       if segment as usize >= len {
         segment = 0;
       }
-      segments.push(segment);
       let peer = from_sockaddr(&names[i]).unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-      peers.push(peer.into());
+      let index = match last {
+        Some((p, index)) if p == peer => index,
+        _ => {
+          let next = peers.len() as u32;
+          let index = *peers.entry(peer).or_insert_with(|| {
+            new_peers.push(peer);
+            next
+          });
+          last = Some((peer, index));
+          index
+        }
+      };
+      meta.extend_from_slice(&[len as u32, segment, index]);
+    }
+    let records: Vec<(u32, u16, String)> =
+      new_peers.iter().map(|p| (if p.is_ipv4() { 4 } else { 6 }, p.port(), p.ip().to_string())).collect();
+    let record_bytes: usize = records.iter().map(|(_, _, text)| 12 + text.len().next_multiple_of(4)).sum();
+    let data: usize = meta.chunks(3).map(|m| m[0] as usize).sum();
+    let mut bytes = Vec::with_capacity(16 + 12 * n + record_bytes + data);
+    for word in [n as u32, drops, peers_from, records.len() as u32].iter().chain(meta.iter()) {
+      bytes.extend_from_slice(&word.to_le_bytes());
+    }
+    for (family, port, text) in &records {
+      for word in [*family, u32::from(*port), text.len() as u32] {
+        bytes.extend_from_slice(&word.to_le_bytes());
+      }
+      bytes.extend_from_slice(text.as_bytes());
+      bytes.resize(bytes.len().next_multiple_of(4), 0);
+    }
+    for i in 0..n {
+      let len = msgs[i].msg_len as usize;
+      bytes.extend_from_slice(&bufs[i * RECV_MSG_SIZE..i * RECV_MSG_SIZE + len]);
     }
     shared.recv_batches.fetch_add(1, Ordering::Relaxed);
     shared.recv_messages.fetch_add(n as u64, Ordering::Relaxed);
     shared.rx_dropped.fetch_add(drops as u64, Ordering::Relaxed);
-    Some(RecvBatch { buf: buf.into(), lengths, segments, peers, drops })
+    Some(RecvBatch { bytes, count: n })
   }
 
   /// The receive thread: poll the socket and the stop eventfd, drain with
@@ -668,7 +712,7 @@ mod imp {
       }
       // Drain until EAGAIN, one JavaScript call per recvmmsg.
       while let Some(batch) = recv_once(&shared, &mut scratch) {
-        let n = batch.lengths.len();
+        let n = batch.count;
         shared.pending.fetch_add(1, Ordering::AcqRel);
         let status = tsfn.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
         if status != Status::Ok {
@@ -790,13 +834,15 @@ impl UdpSocket {
   /// Sends what `conn` has ready straight from quiche to this socket, in
   /// GSO batches, until quiche has nothing more or `maxPackets` were
   /// written: one call instead of a `send()` and a `sendBatch()` per batch,
-  /// and no batch object for JavaScript. Failed writes are counted in the
-  /// result, never thrown.
+  /// and no batch object for JavaScript. Returns one number, `failed * 2 +
+  /// more`: `failed` counts the packets the kernel did not take (a full
+  /// buffer, an error; never thrown), and `more` (1) says `maxPackets` was
+  /// reached with more possibly ready.
   ///
   /// # Errors
   /// What `Connection.send()` throws (quiche failing internally).
   #[napi(catch_unwind)]
-  pub fn flush(&self, conn: &mut crate::connection::JsConnection, max_packets: u32) -> Result<FlushResult> {
+  pub fn flush(&self, conn: &mut crate::connection::JsConnection, max_packets: u32) -> Result<u32> {
     #[cfg(target_os = "linux")]
     {
       let shared = self.inner.lock().unwrap().shared.clone();
@@ -808,12 +854,12 @@ impl UdpSocket {
         // Read per batch: a failed GSO send turns it off for the next one.
         let gso = shared.gso.load(std::sync::atomic::Ordering::Relaxed);
         let Some(b) = conn.fill_batch(out, lengths, gso)? else {
-          return Ok(FlushResult { packets, failed, more: false });
+          return Ok(failed * 2);
         };
         failed += shared.send_batch(&out[..b.bytes], &lengths[..b.count], &b.to, if gso { b.segment } else { 0 }, Some(b.at));
         packets += b.count as u32;
       }
-      Ok(FlushResult { packets, failed, more: true })
+      Ok(failed * 2 + 1)
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -845,7 +891,7 @@ impl UdpSocket {
   /// default) a receive thread of its own reads it and queues the batches
   /// to JavaScript. Neither keeps Node alive. Fails when receiving already
   /// or closed.
-  #[napi(catch_unwind, ts_args_type = "onBatch: (batch: RecvBatch) => void, onLoop?: boolean")]
+  #[napi(catch_unwind, ts_args_type = "onBatch: (batch: Buffer) => void, onLoop?: boolean")]
   pub fn start(&self, env: napi::Env, on_batch: Function<RecvBatch, ()>, on_loop: Option<bool>) -> Result<()> {
     #[cfg(target_os = "linux")]
     {

@@ -233,7 +233,7 @@ unsafe extern "C" fn on_readable(handle: *mut c_void, _status: c_int, _events: c
       break;
     }
     let Some(batch) = recv_once(&(*ctx).shared, &mut (*ctx).scratch) else { break };
-    let full = batch.lengths.len() >= RECV_MSGS;
+    let full = batch.count >= RECV_MSGS;
     let Ok(arg) = RecvBatch::to_napi_value(env, batch) else { break };
     let mut func = ptr::null_mut();
     let mut recv = ptr::null_mut();

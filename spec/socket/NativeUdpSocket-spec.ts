@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { RemoteInfo } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
 import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 
 import { applicationOverQuic } from '../../src/application/operators/applicationOverQuic';
@@ -211,6 +211,58 @@ onLinux.each(receiveModes)('NativeUdpSocket, receiving on the %s', (receiveOn) =
     expect((await got).dgrams[0]!.toString()).toBe('two');
   });
 
+  it('names each sender right across resubscribing, with more senders than its peer table holds', async () => {
+    const b = await native();
+    // Each datagram carries its sender's port, to check the peer each message is given.
+    const portIn = (m: Incoming): number => (m.buf[0]! << 8) | m.buf[1]!;
+    const check = (messages: Incoming[]): void => {
+      for (const m of messages) expect(m.peer.port).toBe(portIn(m));
+    };
+    const collect = (n: number): Promise<Incoming[]> => {
+      const messages: Incoming[] = [];
+      return within(
+        new Promise<Incoming[]>((resolve) => {
+          const sub = b.incoming$.subscribe((m) => {
+            messages.push(m);
+            if (messages.length < n) return;
+            sub.unsubscribe();
+            resolve(messages);
+          });
+        }),
+        10_000,
+        `${n} datagrams (${messages.length} so far)`,
+      );
+    };
+    const senders: Socket[] = [];
+    try {
+      for (let i = 0; i < 4200; i++) senders.push(await bindUdp());
+      const sendAll = async (from: Socket[]): Promise<void> => {
+        for (const [i, sender] of from.entries()) {
+          const payload = Buffer.alloc(2);
+          payload.writeUInt16BE(sender.address().port);
+          sender.send(payload, b.localAddress.port, '127.0.0.1');
+          // Stay well inside the receive queue.
+          if (i % 256 === 255) await new Promise((r) => setTimeout(r, 5));
+        }
+      };
+      // More senders than the receiver numbers before it starts its table again (4096).
+      let got = collect(senders.length);
+      await sendAll(senders);
+      const first = await got;
+      expect(first).toHaveLength(senders.length);
+      check(first);
+      expect(new Set(first.map((m) => m.peer.port)).size).toBe(senders.length);
+      // Unsubscribed and subscribed again: the receiver (and its table) carries on.
+      got = collect(3);
+      await sendAll([senders[4199]!, senders[0]!, senders[4199]!]);
+      const again = await got;
+      check(again);
+      expect(again.map((m) => m.peer)).toEqual([0, 1, 2].map((i) => ({ address: '127.0.0.1', port: portIn(again[i]!), family: 'IPv4' })));
+    } finally {
+      for (const sender of senders) sender.close();
+    }
+  }, 30_000);
+
   it('completes incoming$ on close, and close is idempotent', async () => {
     const s = await bindNativeUdpSocket('127.0.0.1', 0, undefined, { receiveOn });
     const all = lastValueFrom(s.incoming$.pipe(toArray()));
@@ -384,6 +436,14 @@ describe('bindQuicSocket', () => {
     await expect(bindQuicSocket({ address: 'localhost', native: 'require' })).rejects.toMatchObject({
       code: 'SocketError',
     });
+  });
+
+  it('refuses a port outside 0..65535 in every mode instead of binding it modulo 65536', async () => {
+    for (const native of ['auto', 'never', 'require'] as const) {
+      for (const port of [452000, 65536, -1, 1.5]) {
+        await expect(bindQuicSocket({ port, native })).rejects.toMatchObject({ code: 'InvalidArgument' });
+      }
+    }
   });
 
   (linux ? it : it.skip)("gives the native socket on Linux with 'auto'", async () => {

@@ -71,9 +71,10 @@ class NativeSender implements DatagramSender {
 
   flushConnection(conn: object, maxPackets: number): boolean | null {
     if (!(conn instanceof napi.Connection)) return null;
-    const { failed, more } = this.socket.flush(conn, maxPackets);
-    for (let i = 0; i < failed; i++) this.metrics?.writeError();
-    return more;
+    // One number: failed * 2 + more (see the addon's flush()).
+    const result = this.socket.flush(conn, maxPackets);
+    for (let i = 0; i < result >>> 1; i++) this.metrics?.writeError();
+    return (result & 1) === 1;
   }
 
   sendTo(datagram: Uint8Array, to: napi.SocketAddress): void {
@@ -169,7 +170,10 @@ export function createNativeUdpSocket(
   let closed = false;
   const closeListeners = new Set<() => void>();
   // Where the receive thread's batches go: the current subscription's handler, or nowhere.
-  let deliver: ((batch: napi.RecvBatch) => void) | null = null;
+  let deliver: ((batch: Buffer) => void) | null = null;
+  // The receiver's table of senders by index (see readRecvBatch), kept as long as the receiver:
+  // across subscriptions, as the receiver is paused and resumed, not restarted.
+  const peers: SocketAddress[] = [];
   // The addon's receiver (the loop's watcher or the thread's callback) is unref'd, so a JavaScript
   // handle holds the event loop open while receiving; `ref()`/`unref()` toggle it as dgram's do.
   let refed = true;
@@ -190,26 +194,14 @@ export function createNativeUdpSocket(
       return;
     }
     const burst = new IncomingBurst(subscriber);
-    // The same peer arrives with nearly every message: reuse its object.
-    let lastPeer: SocketAddress | undefined;
-    const onBatch = (batch: napi.RecvBatch): void => {
+    const onBatch = (batch: Buffer): void => {
       const rxTime = performance.now();
-      const { buf, lengths, segments, peers } = batch;
-      let offset = 0;
-      for (let i = 0; i < lengths.length; i++) {
-        const length = lengths[i]!;
-        const p = peers[i]!;
-        let peer: SocketAddress;
-        if (lastPeer && lastPeer.port === p.port && lastPeer.address === p.address) {
-          peer = lastPeer;
-        } else {
-          peer = lastPeer = { address: p.address, port: p.port, family: p.family ?? 'IPv4' };
-        }
-        const view = buf.subarray(offset, offset + length);
-        offset += length;
-        const gro = segments[i]!;
-        burst.push(gro > 0 ? { buf: view, peer, local: localAddress, rxTime, gro } : { buf: view, peer, local: localAddress, rxTime });
-      }
+      readRecvBatch(batch, peers, (buf, peer, gro) =>
+        burst.push(gro > 0 ? { buf, peer, local: localAddress, rxTime, gro } : { buf, peer, local: localAddress, rxTime }),
+      );
+      // A batch is already a burst (one recvmmsg, drained until the socket is empty): hand it on
+      // now rather than on setImmediate, saving a turn of the event loop on every wake-up.
+      burst.flush();
     };
     const onClose = (): void => {
       holdEventLoop(false);
@@ -263,4 +255,36 @@ export function createNativeUdpSocket(
     },
   };
   return quicSocket;
+}
+
+/**
+ * Reads one receive batch of the addon (one Buffer; the layout is documented on the addon's
+ * `RecvBatch`): updates `peers`, the table of senders by index the receiver keeps in step with
+ * its own, and calls `onMessage` for each message with a view of its bytes (no copy) and its GRO
+ * segment size (0: one datagram). A sender's address object is made once, when it is new.
+ */
+export function readRecvBatch(
+  batch: Buffer,
+  peers: SocketAddress[],
+  onMessage: (buf: Buffer, peer: SocketAddress, gro: number) => void,
+): void {
+  const n = batch.readUInt32LE(0);
+  const newPeers = batch.readUInt32LE(12);
+  let offset = 16 + 12 * n;
+  if (newPeers > 0) {
+    peers.length = batch.readUInt32LE(8);
+    for (let j = 0; j < newPeers; j++) {
+      const family = batch.readUInt32LE(offset) === 6 ? 'IPv6' : 'IPv4';
+      const port = batch.readUInt32LE(offset + 4);
+      const length = batch.readUInt32LE(offset + 8);
+      peers.push({ address: batch.toString('latin1', offset + 12, offset + 12 + length), port, family });
+      offset += 12 + ((length + 3) & ~3);
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const w = 16 + 12 * i;
+    const length = batch.readUInt32LE(w);
+    onMessage(batch.subarray(offset, offset + length), peers[batch.readUInt32LE(w + 8)]!, batch.readUInt32LE(w + 4));
+    offset += length;
+  }
 }

@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 
+import { QuicError } from '../errors/QuicError';
 import type { Metrics } from '../metrics/Metrics';
 import { fromDgramSocket } from './fromDgramSocket';
 import { type ClosableQuicSocket, createNativeUdpSocket } from './NativeUdpSocket';
@@ -45,11 +46,16 @@ export interface BindQuicSocketOptions {
  *
  * @param options Address, port and the native preference.
  * @returns The bound socket.
- * @throws QuicError `SocketError` when `native: 'require'` and the native socket cannot bind.
+ * @throws QuicError `SocketError` when `native: 'require'` and the native socket cannot bind;
+ * `InvalidArgument` for a port that is not an integer from 0 to 65535 (whatever `native` says:
+ * `node:dgram` would bind such a port modulo 65536).
  */
 export async function bindQuicSocket(options: BindQuicSocketOptions = {}): Promise<ClosableQuicSocket> {
   const address = options.address ?? '127.0.0.1';
   const port = options.port ?? 0;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 0xffff) {
+    throw new QuicError('InvalidArgument', `bindQuicSocket: port must be an integer from 0 to 65535, got ${String(port)}`);
+  }
   const mode = options.native ?? 'auto';
   if (mode !== 'never') {
     try {
