@@ -56,14 +56,18 @@ export declare class Connection {
    * Processes a datagram from the peer, or a GRO batch of datagrams of
    * `segmentSize` bytes each (the last may be shorter).
    *
+   * `from` and `to` may be `null` to mean the addresses of the previous
+   * call: a caller that sees the same addresses again skips converting them.
+   *
    * Returns the number of bytes quiche consumed. A packet quiche drops
    * (undecryptable, for an unknown CID) is not an error.
    *
    * # Errors
    * quiche's error name when the datagram breaks the protocol; quiche then
    * has a CONNECTION_CLOSE queued for `send()`. `ConnectionClosed` once closed.
+   * `InvalidArgument` for a `null` address on the first call.
    */
-  recv(buf: Uint8Array, from: SocketAddress, to: SocketAddress, segmentSize?: number | undefined | null): number
+  recv(buf: Uint8Array, from?: SocketAddress | undefined | null, to?: SocketAddress | undefined | null, segmentSize?: number | undefined | null): number
   /**
    * Writes as many packets as are ready into `out`, back to back, and their
    * lengths into `lengths`, all for one path (one `from`/`to` pair).

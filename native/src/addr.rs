@@ -51,6 +51,16 @@ pub struct AddrCache {
 }
 
 impl AddrCache {
+  /// `a` parsed, or with `None` the address of the previous call (a caller
+  /// that sees the same address again skips converting it).
+  pub fn get_or_last(&mut self, a: Option<&SocketAddress>) -> Result<SocketAddr> {
+    match (a, &self.last) {
+      (Some(a), _) => self.get(a),
+      (None, Some((_, _, parsed))) => Ok(*parsed),
+      (None, None) => Err(crate::error::invalid_arg("no address given, and none before")),
+    }
+  }
+
   pub fn get(&mut self, a: &SocketAddress) -> Result<SocketAddr> {
     if let Some((s, p, parsed)) = &self.last {
       if *p == a.port && *s == a.address {

@@ -529,24 +529,31 @@ impl JsConnection {
   /// Processes a datagram from the peer, or a GRO batch of datagrams of
   /// `segmentSize` bytes each (the last may be shorter).
   ///
+  /// `from` and `to` may be `null` to mean the addresses of the previous
+  /// call: a caller that sees the same addresses again skips converting them.
+  ///
   /// Returns the number of bytes quiche consumed. A packet quiche drops
   /// (undecryptable, for an unknown CID) is not an error.
   ///
   /// # Errors
   /// quiche's error name when the datagram breaks the protocol; quiche then
   /// has a CONNECTION_CLOSE queued for `send()`. `ConnectionClosed` once closed.
+  /// `InvalidArgument` for a `null` address on the first call.
   #[napi(catch_unwind)]
   pub fn recv(
     &mut self,
     mut buf: Uint8Array,
-    from: SocketAddress,
-    to: SocketAddress,
+    from: Option<SocketAddress>,
+    to: Option<SocketAddress>,
     segment_size: Option<u32>,
   ) -> Result<u32> {
     // SAFETY: the view is only used during this synchronous call.
     let buf = unsafe { buf.as_mut() };
     self.live()?;
-    let info = quiche::RecvInfo { from: self.peer_cache.get(&from)?, to: self.local_cache.get(&to)? };
+    let info = quiche::RecvInfo {
+      from: self.peer_cache.get_or_last(from.as_ref())?,
+      to: self.local_cache.get_or_last(to.as_ref())?,
+    };
     let seg = match segment_size {
       Some(0) => return Err(invalid_arg("segmentSize must be positive")),
       Some(s) => s as usize,

@@ -57,6 +57,19 @@ describe('native argument errors', () => {
     expect(() => napi.Connection.connect(SERVER_NAME, newCid(), { address: '[::1]', port: 1 }, { address: '::1', port: 2 }, config)).not.toThrow();
   });
 
+  it('should take null addresses for those of the previous recv, and refuse them on the first', () => {
+    const pair = NativePair.connect();
+    const first = NativePair.capture(pair.client)!;
+    expect(thrown(() => pair.server.recv(first.datagrams[0]!, null, SERVER_ADDRESS)).code).toBe('InvalidArgument');
+    expect(thrown(() => pair.server.recv(first.datagrams[0]!, CLIENT_ADDRESS, null)).code).toBe('InvalidArgument');
+    // Nothing was taken: the Initial is still good, and then null stands for the same path.
+    pair.server.recv(first.datagrams[0]!, CLIENT_ADDRESS, SERVER_ADDRESS);
+    for (const d of first.datagrams.slice(1)) pair.server.recv(d, null, null);
+    const answer = NativePair.capture(pair.server)!;
+    expect(answer.from).toEqual({ ...SERVER_ADDRESS, family: 'IPv4' });
+    expect(answer.to).toEqual({ ...CLIENT_ADDRESS, family: 'IPv4' });
+  });
+
   it('should refuse a stream id JavaScript cannot carry exactly with InvalidArgument', () => {
     const pair = NativePair.connect();
     pair.handshake();

@@ -159,6 +159,9 @@ export class IoWorker<C extends WorkerConnection> {
   /** RFC 9000 §8.1 accounting while the peer's address is unvalidated; off once it is. */
   private amplificationLimited: boolean;
   private amplificationReceived = 0;
+  // The address objects of the last packet quiche took (see recv).
+  private recvPeer: SocketAddress | null = null;
+  private recvLocal: SocketAddress | null = null;
   private amplificationSent = 0;
 
   constructor(private readonly params: IoWorkerParams<C>) {
@@ -270,7 +273,12 @@ export class IoWorker<C extends WorkerConnection> {
       else this.amplificationReceived += incoming.buf.length;
     }
     try {
-      conn.recv(incoming.buf, incoming.peer, incoming.local, incoming.gro ?? null);
+      // Addresses the connection saw in the previous recv go as null: the native socket hands
+      // the same objects for the same peer, and converting them is most of a small recv's cost.
+      const { peer, local } = incoming;
+      conn.recv(incoming.buf, peer === this.recvPeer ? null : peer, local === this.recvLocal ? null : local, incoming.gro ?? null);
+      this.recvPeer = peer;
+      this.recvLocal = local;
       this.didRecv = true;
     } catch (e) {
       // quiche has queued a CONNECTION_CLOSE for the protocol error; the step flushes it.

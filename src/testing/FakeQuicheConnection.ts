@@ -134,6 +134,9 @@ export class FakeQuicheConnection implements napi.Connection {
   private established: boolean;
   private earlyData = false;
   private closed = false;
+  // The addresses of the previous recv (what a null address stands for).
+  private lastRecvFrom: napi.SocketAddress | null = null;
+  private lastRecvTo: napi.SocketAddress | null = null;
   private timedOut = false;
   // When draining ends, while draining.
   private drainUntil: number | null = null;
@@ -320,7 +323,13 @@ export class FakeQuicheConnection implements napi.Connection {
   // ---------------------------------------------------------------------------------------------
   // napi.Connection: packets and timers
 
-  recv(buf: Uint8Array, from: napi.SocketAddress, to: napi.SocketAddress, segmentSize?: number | null): number {
+  recv(buf: Uint8Array, from: napi.SocketAddress | null, to: napi.SocketAddress | null, segmentSize?: number | null): number {
+    // As the addon: null means the address of the previous call (recorded resolved).
+    if ((from ?? this.lastRecvFrom) === null || (to ?? this.lastRecvTo) === null) {
+      throw nativeError('InvalidArgument', 'no address given, and none before');
+    }
+    from = this.lastRecvFrom = from ?? this.lastRecvFrom;
+    to = this.lastRecvTo = to ?? this.lastRecvTo;
     this.record('recv', [Buffer.from(buf), from, to, segmentSize ?? null]);
     if (this.closed) throw nativeError('ConnectionClosed', 'the connection is closed');
     const failure = this.recvFailures.shift();
