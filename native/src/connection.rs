@@ -276,8 +276,16 @@ impl JsConnection {
   /// lengths into `lengths`: the core of `send()`, shared with the native
   /// socket's `flush()`. With `uniform`, stops before a packet that would
   /// differ in size from the first (except a shorter last one), so the
-  /// batch can go out as one GSO send. `None` when quiche has nothing.
-  pub(crate) fn fill_batch(&mut self, out: &mut [u8], lengths: &mut [u32], uniform: bool) -> Result<Option<FilledBatch>> {
+  /// batch can go out as one GSO send. With `paced` (the socket hands
+  /// release times to the kernel), also stops where quiche's pacer wants the
+  /// next packet later. `None` when quiche has nothing.
+  pub(crate) fn fill_batch(
+    &mut self,
+    out: &mut [u8],
+    lengths: &mut [u32],
+    uniform: bool,
+    paced: bool,
+  ) -> Result<Option<FilledBatch>> {
     if lengths.is_empty() {
       return Err(invalid_arg("lengths must have room for at least one packet"));
     }
@@ -327,9 +335,12 @@ impl JsConnection {
       }
       // The pacer wants the packets after this one later than the batch's
       // first: end the batch here, so the next one carries its own release
-      // time (SO_TXTIME) instead of leaving early with this one. Without a
-      // pacing congestion controller `at` is simply now, never ahead.
-      if next.at > info.at && next.at > pacing_horizon {
+      // time (SO_TXTIME) instead of leaving early with this one. quiche's
+      // pacer sets future times with every congestion controller, so a
+      // sender that cannot release packets later (no SO_TXTIME: `send()`)
+      // must not break its batches on them: it would only halve them, at a
+      // size that depends on the clock.
+      if paced && next.at > info.at && next.at > pacing_horizon {
         break;
       }
     }
@@ -592,7 +603,7 @@ impl JsConnection {
     // SAFETY: the views are only used during this synchronous call.
     let out = unsafe { out.as_mut() };
     let lengths = unsafe { lengths.as_mut() };
-    let Some(b) = self.fill_batch(out, lengths, uniform.unwrap_or(false))? else {
+    let Some(b) = self.fill_batch(out, lengths, uniform.unwrap_or(false), false)? else {
       return Ok(None);
     };
     let now = Instant::now();

@@ -853,7 +853,7 @@ impl UdpSocket {
       while packets < max_packets {
         // Read per batch: a failed GSO send turns it off for the next one.
         let gso = shared.gso.load(std::sync::atomic::Ordering::Relaxed);
-        let Some(b) = conn.fill_batch(out, lengths, gso)? else {
+        let Some(b) = conn.fill_batch(out, lengths, gso, shared.txtime)? else {
           return Ok(failed * 2);
         };
         failed += shared.send_batch(&out[..b.bytes], &lengths[..b.count], &b.to, if gso { b.segment } else { 0 }, Some(b.at));
