@@ -44,6 +44,13 @@ const H3_NO_ERROR = 0x100;
 const MAX_PACKETS_PER_FLUSH = 128;
 
 /**
+ * Datagrams received since the last flush from which the step flushes at once instead of at the
+ * end of the turn: RFC 9000 §13.2.2 has a receiver acknowledge at least every second ack-eliciting
+ * packet, and a bulk receiver whose ACKs wait for the event loop's check phase slows its sender.
+ */
+const ACK_EVERY = 2;
+
+/**
  * The connection IDs a worker keeps in its router's map.
  */
 export interface ConnectionIdRegistry {
@@ -133,6 +140,8 @@ export class IoWorker<C extends WorkerConnection> {
   private stepPending: Subscription | null = null;
   // The flush after the last step is scheduled on the flush scheduler.
   private flushPending: Subscription | null = null;
+  // Datagrams fed to quiche since the last flush (see ACK_EVERY).
+  private receivedSinceFlush = 0;
   // A failure that ends the loop at the end of this step.
   private failure: QuicError | null = null;
   // The timer: where its events go while the loop runs, the armed action and when it fires
@@ -280,6 +289,7 @@ export class IoWorker<C extends WorkerConnection> {
       this.recvPeer = peer;
       this.recvLocal = local;
       this.didRecv = true;
+      this.receivedSinceFlush += incoming.gro ? Math.ceil(incoming.buf.length / incoming.gro) : 1;
     } catch (e) {
       // quiche has queued a CONNECTION_CLOSE for the protocol error; the step flushes it.
       this.failure ??= fromNativeError(e);
@@ -316,8 +326,9 @@ export class IoWorker<C extends WorkerConnection> {
   }
 
   /**
-   * One turn of the loop, up to the flush, which {@link flushTurn} does once the reactions to this
-   * turn have run (see `flushScheduler`).
+   * One turn of the loop. The flush ({@link flushTurn}) follows at once when at least
+   * {@link ACK_EVERY} datagrams arrived since the last one, and otherwise once the reactions to
+   * this turn have run (see `flushScheduler`).
    */
   private step(): void {
     if (this.stageValue === 'closed' || this.stageValue === 'paused') return;
@@ -340,7 +351,12 @@ export class IoWorker<C extends WorkerConnection> {
     // On a failure quiche already holds the CONNECTION_CLOSE; finish() flushes it after onConnClose.
     if (this.failure !== null) return this.finish({ ok: false, error: this.failure });
     this.refreshConnectionIds();
-    this.scheduleFlush();
+    if (this.receivedSinceFlush >= ACK_EVERY) {
+      this.cancelFlush();
+      this.flushTurn();
+    } else {
+      this.scheduleFlush();
+    }
     this.armWait();
   }
 
@@ -362,6 +378,7 @@ export class IoWorker<C extends WorkerConnection> {
   private flushTurn(): void {
     if (this.stageValue === 'closed' || this.stageValue === 'paused') return;
     const { conn } = this.params;
+    this.receivedSinceFlush = 0;
     this.flush();
 
     if (this.failure !== null) return this.finish({ ok: false, error: this.failure });
