@@ -199,9 +199,6 @@ export function createNativeUdpSocket(
       readRecvBatch(batch, peers, (buf, peer, gro) =>
         burst.push(gro > 0 ? { buf, peer, local: localAddress, rxTime, gro } : { buf, peer, local: localAddress, rxTime }),
       );
-      // A batch is already a burst (one recvmmsg, drained until the socket is empty): hand it on
-      // now rather than on setImmediate, saving a turn of the event loop on every wake-up.
-      burst.flush();
     };
     const onClose = (): void => {
       holdEventLoop(false);
