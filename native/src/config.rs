@@ -127,6 +127,9 @@ pub struct ConfigOptions {
 #[napi(js_name = "Config")]
 pub struct JsConfig {
   pub(crate) inner: quiche::Config,
+  /// Whether quiche paces (its default; `enablePacing: false` turns it off):
+  /// only then do its send times say anything about when to send.
+  pub(crate) pacing: bool,
 }
 
 fn integer(name: &str, v: f64) -> Result<u64> {
@@ -361,6 +364,6 @@ impl JsConfig {
       c.log_keys();
     }
     c.verify_peer(o.verify_peer.unwrap_or(false));
-    Ok(JsConfig { inner: c })
+    Ok(JsConfig { inner: c, pacing: o.enable_pacing.unwrap_or(true) })
   }
 }

@@ -250,16 +250,20 @@ pub struct JsConnection {
   local_cache: AddrCache,
   qlog: Option<SharedSink>,
   keylog: Option<SharedSink>,
+  /// The config paces: quiche's send times are pacing times (else they are
+  /// the moment each packet was written).
+  pacing: bool,
 }
 
 impl JsConnection {
-  fn wrap(conn: quiche::Connection) -> Self {
+  fn wrap(conn: quiche::Connection, pacing: bool) -> Self {
     JsConnection {
       conn,
       peer_cache: AddrCache::default(),
       local_cache: AddrCache::default(),
       qlog: None,
       keylog: None,
+      pacing,
     }
   }
 
@@ -313,6 +317,9 @@ impl JsConnection {
     let mut count = 1usize;
     let mut off = first;
     let mut last = first;
+    // Without pacing, quiche's send time is when it wrote the packet, and a long batch would
+    // pass the horizon by itself: only a pacing config's times may end a batch.
+    let paced = paced && self.pacing;
     // A batch is filled within microseconds: one clock read serves all its packets.
     let pacing_horizon = Instant::now() + PACING_GRANULARITY;
     while count < lengths.len() && out.len() - off >= max.min(out.len()) && out.len() > off {
@@ -494,7 +501,7 @@ impl JsConnection {
       (None, _) => quiche::accept(&scid, None, local, peer, &mut config.inner),
     }
     .map_err(quiche_err)?;
-    Ok(Self::wrap(conn))
+    Ok(Self::wrap(conn, config.pacing))
   }
 
   /// Creates a client connection and its first flight.
@@ -534,7 +541,7 @@ impl JsConnection {
     if let Some(s) = session {
       conn.set_session(s).map_err(quiche_err)?;
     }
-    Ok(Self::wrap(conn))
+    Ok(Self::wrap(conn, config.pacing))
   }
 
   /// Processes a datagram from the peer, or a GRO batch of datagrams of
