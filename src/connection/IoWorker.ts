@@ -122,8 +122,10 @@ export interface IoWorkerParams<C extends WorkerConnection> {
  * Subscribing runs `merge(packet$, timer$, wake$)` into one step function, in tokio-quiche's order:
  * feed quiche every packet that arrived → `processReads` → `processWrites` → top up connection IDs →
  * flush → arm the timer from quiche's `timeout()` (kept when it already fires no later) → race
- * `waitForData` again. It moves through the stages `handshake` → `running` → `closed`
- * ({@link ConnectionStage}).
+ * `waitForData` again. Unlike tokio-quiche, a step that took in fewer than two datagrams leaves the
+ * flush (and the timer after it) to the end of the event loop's turn (`flushScheduler`), so what
+ * the application does in reaction leaves in the same datagram as the ACK. It moves through the
+ * stages `handshake` → `running` → `closed` ({@link ConnectionStage}).
  *
  * `run$()` emits `established` when the application starts, completes when the connection closes
  * cleanly (a local close, a peer's NO_ERROR close, the idle timeout) and errors with a
@@ -168,10 +170,10 @@ export class IoWorker<C extends WorkerConnection> {
   /** RFC 9000 §8.1 accounting while the peer's address is unvalidated; off once it is. */
   private amplificationLimited: boolean;
   private amplificationReceived = 0;
+  private amplificationSent = 0;
   // The address objects of the last packet quiche took (see recv).
   private recvPeer: SocketAddress | null = null;
   private recvLocal: SocketAddress | null = null;
-  private amplificationSent = 0;
 
   constructor(private readonly params: IoWorkerParams<C>) {
     ({ out: this.out, lengths: this.lengths } = sharedSendBuffer(params.sendBufferSize ?? 65536));
