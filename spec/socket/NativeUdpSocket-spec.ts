@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { RemoteInfo, Socket } from 'node:dgram';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 
 import { applicationOverQuic } from '../../src/application/operators/applicationOverQuic';
@@ -233,34 +233,43 @@ onLinux.each(receiveModes)('NativeUdpSocket, receiving on the %s', (receiveOn) =
         `${n} datagrams (${messages.length} so far)`,
       );
     };
-    const senders: Socket[] = [];
-    try {
-      for (let i = 0; i < 4200; i++) senders.push(await bindUdp());
-      const sendAll = async (from: Socket[]): Promise<void> => {
-        for (const [i, sender] of from.entries()) {
+    // One datagram from 127.0.0.1:port, on a socket bound for it and closed after it: thousands of
+    // distinct senders with few descriptors open. False when the port is taken.
+    const sendFrom = (port: number): Promise<boolean> =>
+      new Promise((resolve) => {
+        const sender: Socket = createSocket('udp4');
+        sender.once('error', () => {
+          sender.close();
+          resolve(false);
+        });
+        sender.bind(port, '127.0.0.1', () => {
           const payload = Buffer.alloc(2);
-          payload.writeUInt16BE(sender.address().port);
-          sender.send(payload, b.localAddress.port, '127.0.0.1');
-          // Stay well inside the receive queue.
-          if (i % 256 === 255) await new Promise((r) => setTimeout(r, 5));
-        }
-      };
-      // More senders than the receiver numbers before it starts its table again (4096).
-      let got = collect(senders.length);
-      await sendAll(senders);
-      const first = await got;
-      expect(first).toHaveLength(senders.length);
-      check(first);
-      expect(new Set(first.map((m) => m.peer.port)).size).toBe(senders.length);
-      // Unsubscribed and subscribed again: the receiver (and its table) carries on.
-      got = collect(3);
-      await sendAll([senders[4199]!, senders[0]!, senders[4199]!]);
-      const again = await got;
-      check(again);
-      expect(again.map((m) => m.peer)).toEqual([0, 1, 2].map((i) => ({ address: '127.0.0.1', port: portIn(again[i]!), family: 'IPv4' })));
-    } finally {
-      for (const sender of senders) sender.close();
+          payload.writeUInt16BE(port);
+          sender.send(payload, b.localAddress.port, '127.0.0.1', () => {
+            sender.close();
+            resolve(true);
+          });
+        });
+      });
+    // More senders than the receiver numbers before it starts its table again (4096), from ports
+    // below the ephemeral range so that other sockets rarely hold one.
+    const ports: number[] = [];
+    const firstBatch = collect(4200);
+    for (let port = 21_000; ports.length < 4200 && port < 32_000; port++) {
+      if (await sendFrom(port)) ports.push(port);
+      // Stay well inside the receive queue: let the receiver drain now and then.
+      if (ports.length % 256 === 255) await new Promise((r) => setTimeout(r, 5));
     }
+    expect(ports).toHaveLength(4200);
+    const first = await firstBatch;
+    check(first);
+    expect(new Set(first.map((m) => m.peer.port))).toEqual(new Set(ports));
+    // Unsubscribed and subscribed again: the receiver (and its table) carries on.
+    const got = collect(3);
+    for (const port of [ports[4199]!, ports[0]!, ports[4199]!]) expect(await sendFrom(port)).toBe(true);
+    const again = await got;
+    check(again);
+    expect(again.map((m) => m.peer)).toEqual([ports[4199], ports[0], ports[4199]].map((port) => ({ address: '127.0.0.1', port, family: 'IPv4' })));
   }, 30_000);
 
   it('completes incoming$ on close, and close is idempotent', async () => {
