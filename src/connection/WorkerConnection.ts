@@ -25,4 +25,6 @@ export type WorkerConnection = Pick<
   | 'scidsLeft'
   | 'newScid'
   | 'retiredScidNext'
+  | 'isReadable'
+  | 'dgramRecvQueueLen'
 >;
