@@ -25,6 +25,4 @@ export type WorkerConnection = Pick<
   | 'scidsLeft'
   | 'newScid'
   | 'retiredScidNext'
-  | 'isReadable'
-  | 'dgramRecvQueueLen'
 >;
