@@ -44,10 +44,9 @@ const H3_NO_ERROR = 0x100;
 const MAX_PACKETS_PER_FLUSH = 128;
 
 /**
- * Datagrams received since the last flush from which a client's step flushes at once instead of at
- * the end of the turn: RFC 9000 §13.2.2 has a receiver acknowledge at least every second
- * ack-eliciting packet, and a bulk receiver whose ACKs wait for the event loop's check phase slows
- * its sender. A server flushes at once after any datagram (see `flushThreshold`).
+ * Datagrams received since the last flush from which the step flushes at once instead of at the
+ * end of the turn: RFC 9000 §13.2.2 has a receiver acknowledge at least every second ack-eliciting
+ * packet, and a bulk receiver whose ACKs wait for the event loop's check phase slows its sender.
  */
 const ACK_EVERY = 2;
 
@@ -123,10 +122,9 @@ export interface IoWorkerParams<C extends WorkerConnection> {
  * Subscribing runs `merge(packet$, timer$, wake$)` into one step function, in tokio-quiche's order:
  * feed quiche every packet that arrived → `processReads` → `processWrites` → top up connection IDs →
  * flush → arm the timer from quiche's `timeout()` (kept when it already fires no later) → race
- * `waitForData` again. Unlike tokio-quiche, a client's step that took in fewer than two datagrams
- * (and any step that took in none) leaves the flush (and the timer after it) to the end of the
- * event loop's turn (`flushScheduler`), so what the application does in reaction leaves in the
- * same datagram as the ACK. It moves through the
+ * `waitForData` again. Unlike tokio-quiche, a step that took in fewer than two datagrams leaves the
+ * flush (and the timer after it) to the end of the event loop's turn (`flushScheduler`), so what
+ * the application does in reaction leaves in the same datagram as the ACK. It moves through the
  * stages `handshake` → `running` → `closed` ({@link ConnectionStage}).
  *
  * `run$()` emits `established` when the application starts, completes when the connection closes
@@ -144,11 +142,8 @@ export class IoWorker<C extends WorkerConnection> {
   private stepPending: Subscription | null = null;
   // The flush after the last step is scheduled on the flush scheduler.
   private flushPending: Subscription | null = null;
-  // Datagrams fed to quiche since the last flush, and how many make the step flush at once
-  // (ACK_EVERY for a client, 1 for a server, which answers within its reads: deferring its flush
-  // only delays what it sends, an ACK-clocked bulk sender's next packets most of all).
+  // Datagrams fed to quiche since the last flush (see ACK_EVERY).
   private receivedSinceFlush = 0;
-  private readonly flushThreshold: number;
   // A failure that ends the loop at the end of this step.
   private failure: QuicError | null = null;
   // The timer: where its events go while the loop runs, the armed action and when it fires
@@ -183,7 +178,6 @@ export class IoWorker<C extends WorkerConnection> {
   constructor(private readonly params: IoWorkerParams<C>) {
     ({ out: this.out, lengths: this.lengths } = sharedSendBuffer(params.sendBufferSize ?? 65536));
     this.amplificationLimited = params.addressValidated === false;
-    this.flushThreshold = params.conn.isServer() ? 1 : ACK_EVERY;
   }
 
   /** The stage the connection is in. */
@@ -334,9 +328,9 @@ export class IoWorker<C extends WorkerConnection> {
   }
 
   /**
-   * One turn of the loop. The flush ({@link flushTurn}) follows at once when enough datagrams
-   * arrived since the last one (any for a server, {@link ACK_EVERY} for a client), and otherwise
-   * once the reactions to this turn have run (see `flushScheduler`).
+   * One turn of the loop. The flush ({@link flushTurn}) follows at once when at least
+   * {@link ACK_EVERY} datagrams arrived since the last one, and otherwise once the reactions to
+   * this turn have run (see `flushScheduler`).
    */
   private step(): void {
     if (this.stageValue === 'closed' || this.stageValue === 'paused') return;
@@ -359,7 +353,7 @@ export class IoWorker<C extends WorkerConnection> {
     // On a failure quiche already holds the CONNECTION_CLOSE; finish() flushes it after onConnClose.
     if (this.failure !== null) return this.finish({ ok: false, error: this.failure });
     this.refreshConnectionIds();
-    if (this.receivedSinceFlush >= this.flushThreshold) {
+    if (this.receivedSinceFlush >= ACK_EVERY) {
       this.cancelFlush();
       this.flushTurn();
     } else {
