@@ -319,9 +319,9 @@ impl JsConnection {
     let mut last = first;
     // Without pacing, quiche's send time is when it wrote the packet, and a long batch would
     // pass the horizon by itself: only a pacing config's times may end a batch.
-    let paced = paced && self.pacing;
-    // A batch is filled within microseconds: one clock read serves all its packets.
-    let pacing_horizon = Instant::now() + PACING_GRANULARITY;
+    // A batch is filled within microseconds: one clock read serves all its packets, and none is
+    // needed when nothing paces.
+    let pacing_horizon = (paced && self.pacing).then(|| Instant::now() + PACING_GRANULARITY);
     while count < lengths.len() && out.len() - off >= max.min(out.len()) && out.len() > off {
       if uniform && last < first {
         break;
@@ -342,12 +342,11 @@ impl JsConnection {
       }
       // The pacer wants the packets after this one later than the batch's
       // first: end the batch here, so the next one carries its own release
-      // time (SO_TXTIME) instead of leaving early with this one. quiche's
-      // pacer sets future times with every congestion controller, so a
-      // sender that cannot release packets later (no SO_TXTIME: `send()`)
-      // must not break its batches on them: it would only halve them, at a
-      // size that depends on the clock.
-      if paced && next.at > info.at && next.at > pacing_horizon {
+      // time (SO_TXTIME) instead of leaving early with this one. A sender
+      // that cannot release packets later (`send()`) must not break its
+      // batches on these times: it would only shrink them, at a size that
+      // depends on the clock.
+      if pacing_horizon.is_some_and(|h| next.at > info.at && next.at > h) {
         break;
       }
     }
