@@ -35,6 +35,20 @@ async function echoServer(): Promise<Echo> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Waits (at most 2 s) until the relay has read the first `sent` datagrams and everything it
+ * forwarded has come back through it to the client. What it queues on purpose (delay, bandwidth
+ * cap) only shortens the wait to the bound; a datagram the kernel dropped shows in the assertions.
+ */
+async function settled(relay: Relay, sent: number, back: number[]): Promise<void> {
+  const { toServer, toClient } = relay.stats;
+  const deadline = performance.now() + 2000;
+  while (!(toServer.datagrams >= sent && toClient.datagrams >= toServer.forwarded && back.length >= toClient.forwarded)) {
+    if (performance.now() > deadline) return;
+    await sleep(1);
+  }
+}
+
 /** Sends `n` numbered datagrams of `size` bytes `gapMs` apart; returns the numbers echoed back. */
 async function exchange(client: Socket, relay: Relay, n: number, size = 100, gapMs = 0, settleMs = 150): Promise<number[]> {
   const back: number[] = [];
@@ -45,8 +59,10 @@ async function exchange(client: Socket, relay: Relay, n: number, size = 100, gap
     b.writeUInt32BE(i, 0);
     client.send(b, relay.port, '127.0.0.1');
     if (gapMs > 0) await sleep(gapMs);
-    // Without a gap, pause every 50 datagrams: loopback receive buffers hold a few hundred only.
-    else if (i % 50 === 0) await sleep(5);
+    // Without a gap, let every 50 datagrams make their round trip before sending more. Loopback
+    // receive buffers hold a few hundred datagrams, and a fixed pause is not enough on a loaded
+    // machine: each turn of a starved event loop sends 50 but reads only 32 per socket.
+    else if (i % 50 === 0) await settled(relay, i, back);
   }
   await sleep(settleMs);
   client.off('message', onMsg);
