@@ -1,4 +1,4 @@
-import { filter, map, NEVER } from 'rxjs';
+import { filter, map, NEVER, type SchedulerLike, Subscription } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 
 import { HandshakeError } from '../../src/errors/HandshakeError';
@@ -72,6 +72,56 @@ describe('IoWorker', () => {
       expect(callsByFrame(w.calls, 'app.processWrites', 'send')).toEqual({
         0: ['app.processWrites', 'send', 'send', 'app.processWrites', 'send', 'send', 'send'],
       });
+    });
+  });
+
+  describe('when the flush runs', () => {
+    /** A flush scheduler that runs what it holds only when told: the end of the event loop's turn. */
+    class EndOfTurn implements SchedulerLike {
+      private held: (() => void)[] = [];
+      now = (): number => 0;
+      schedule(work: () => void): Subscription {
+        const run = (): void => work();
+        this.held.push(run);
+        return new Subscription(() => (this.held = this.held.filter((h) => h !== run)));
+      }
+      runHeld(): void {
+        const held = this.held;
+        this.held = [];
+        for (const h of held) h();
+      }
+    }
+
+    /** The worker stepping on packets (`marbles`), with quiche owing an ACK after each; what it sent in the steps. */
+    function run(marbles: string, reads: boolean | undefined): { sentInSteps: [number, number][]; endOfTurn: EndOfTurn; w: ReturnType<typeof fakeWorker> } {
+      const endOfTurn = new EndOfTurn();
+      let w!: ReturnType<typeof fakeWorker>;
+      testScheduler.run(({ hot, expectObservable }) => {
+        w = fakeWorker({ packet$: hot(marbles, { a: packet(), b: packet() }), flushScheduler: endOfTurn });
+        w.app.reads = reads;
+        w.conn.afterRecv = (_buf, conn) => conn.queueDatagram(Buffer.from('ack'));
+        expectObservable(w.worker.run$(), '-----!').toBe('e----', { e: { type: 'established', handshakeInfo: w.handshakeInfo } });
+        // The start's flush, before the packets.
+        testScheduler.schedule(() => endOfTurn.runHeld(), 1);
+      });
+      return { sentInSteps: w.sender.batches.map((b) => [b.at, b.datagrams.length]), endOfTurn, w };
+    }
+
+    it('holds the flush of a lone packet the application read until the end of the turn, for its reaction to leave with the ACK', () => {
+      const { sentInSteps, endOfTurn, w } = run('--a', undefined);
+      expect(sentInSteps).toEqual([]);
+      endOfTurn.runHeld();
+      expect(w.sender.batches.map((b) => b.datagrams.length)).toEqual([1]);
+    });
+
+    it('flushes at once after a lone packet that gave the application nothing (an ACK that opened the window)', () => {
+      const { sentInSteps } = run('--a', false);
+      expect(sentInSteps).toEqual([[2, 1]]);
+    });
+
+    it('flushes at once after two packets, whatever the application read (RFC 9000 §13.2.2)', () => {
+      const { sentInSteps } = run('--(ab)', undefined);
+      expect(sentInSteps).toEqual([[2, 2]]);
     });
   });
 

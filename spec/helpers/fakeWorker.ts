@@ -65,9 +65,13 @@ export class FakeApplication implements ApplicationOverQuic<FakeQuicheConnection
     return this.wait();
   }
 
-  processReads(conn: FakeQuicheConnection): void {
+  /** What `processReads()` returns: `false` tells the worker the packets gave it nothing. */
+  reads: boolean | undefined = undefined;
+
+  processReads(conn: FakeQuicheConnection): boolean | void {
     this.record('processReads');
     this.on.processReads?.(conn);
+    return this.reads;
   }
 
   processWrites(conn: FakeQuicheConnection): void {
@@ -146,6 +150,8 @@ export interface FakeWorkerOptions {
   readonly sendBufferSize?: number;
   /** `false`: a server whose client has not proven its address (the 3× limit applies). */
   readonly addressValidated?: boolean;
+  /** Where the end-of-turn flush runs. Defaults to `asapScheduler` (virtual time). */
+  readonly flushScheduler?: SchedulerLike;
 }
 
 /** A worker over fakes, and the fakes. */
@@ -182,7 +188,7 @@ export function fakeWorker(options: FakeWorkerOptions): FakeWorker {
     metrics,
     cids,
     // Flushes follow the steps in virtual time (the production default is setImmediate).
-    flushScheduler: asapScheduler,
+    flushScheduler: options.flushScheduler ?? asapScheduler,
     ...(options.pauseAfterHandshake !== undefined ? { pauseAfterHandshake: options.pauseAfterHandshake } : {}),
     ...(options.shutdownBehaviour ? { shutdownBehaviour: options.shutdownBehaviour } : {}),
     ...(options.sendBufferSize !== undefined ? { sendBufferSize: options.sendBufferSize } : {}),

@@ -60,8 +60,14 @@ export interface ApplicationOverQuic<C = QuicheConnection> {
    * Reads what quiche received: readable streams, datagrams. Called after every step that fed
    * quiche a packet, and once unconditionally when the application starts, so data received
    * during the handshake (0-RTT) is not lost.
+   *
+   * Returns `false` when nothing reached the application's user (the packets only acknowledged
+   * data or opened flow control): the worker then flushes at once, so a sender whose congestion
+   * window an ACK just opened sends without waiting for the end of the event loop's turn. Any other
+   * return (the default, `undefined`) keeps the flush at the end of the turn, where what the user
+   * does in reaction leaves in the same datagram as the ACK.
    */
-  processReads(qconn: C): void;
+  processReads(qconn: C): boolean | void;
 
   /**
    * Writes what the application has for quiche. Called on every step once the connection is

@@ -329,8 +329,9 @@ export class IoWorker<C extends WorkerConnection> {
 
   /**
    * One turn of the loop. The flush ({@link flushTurn}) follows at once when at least
-   * {@link ACK_EVERY} datagrams arrived since the last one, and otherwise once the reactions to
-   * this turn have run (see `flushScheduler`).
+   * {@link ACK_EVERY} datagrams arrived since the last one or when `processReads` reports that
+   * they gave the application nothing (an ACK that opened the congestion window), and otherwise
+   * once the reactions to this turn have run (see `flushScheduler`).
    */
   private step(): void {
     if (this.stageValue === 'closed' || this.stageValue === 'paused') return;
@@ -340,10 +341,12 @@ export class IoWorker<C extends WorkerConnection> {
       this.startApplication();
       if ((this.stageValue as ConnectionStage) === 'paused') return;
     }
+    // A step whose packets gave the application nothing to react to flushes at once.
+    let quiet = false;
     if (this.failure === null && this.stageValue === 'running' && app.shouldAct()) {
       if (this.didRecv || this.firstRead) {
         this.firstRead = false;
-        app.processReads(conn);
+        quiet = app.processReads(conn) === false;
       }
       // A server writes once established (tokio-quiche's rule: no 0.5-RTT data); a resuming client
       // writes in early data too, so its requests go out as 0-RTT.
@@ -353,7 +356,7 @@ export class IoWorker<C extends WorkerConnection> {
     // On a failure quiche already holds the CONNECTION_CLOSE; finish() flushes it after onConnClose.
     if (this.failure !== null) return this.finish({ ok: false, error: this.failure });
     this.refreshConnectionIds();
-    if (this.receivedSinceFlush >= ACK_EVERY) {
+    if (this.receivedSinceFlush >= ACK_EVERY || quiet) {
       this.cancelFlush();
       this.flushTurn();
     } else {

@@ -153,6 +153,8 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
   private wakeAction: Subscription | null = null;
   // Inside processReads/processWrites: work queued now is handled by this turn, not a new wake.
   private inTurn = false;
+  // Events, datagrams and stopped streams the current processReads handed on.
+  private readsDelivered = 0;
   private readonly wake$ = new Subject<void>();
   private readonly events = new Subject<H3Event>();
 
@@ -246,9 +248,15 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
     return this.wake$;
   }
 
-  /** Drains quiche's HTTP/3 events. What the handlers queue meanwhile, this turn's `processWrites` writes. */
-  processReads(qconn: H3QuicheConnection): void {
+  /**
+   * Drains quiche's HTTP/3 events. What the handlers queue meanwhile, this turn's `processWrites`
+   * writes. Returns `false` when there was no event, datagram or stopped stream: the packets only
+   * carried acknowledgements or flow control, and the worker may flush without waiting for a
+   * reaction.
+   */
+  processReads(qconn: H3QuicheConnection): boolean {
     this.inTurn = true;
+    this.readsDelivered = 0;
     try {
       this.pollAll(qconn);
       this.readDatagrams(qconn);
@@ -256,6 +264,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
     } finally {
       this.inTurn = false;
     }
+    return this.readsDelivered > 0;
   }
 
   /**
@@ -268,7 +277,10 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
   private probeIdleWriters(qconn: H3QuicheConnection): void {
     for (const s of this.streams.values()) {
       if (s.writeDone || s.frames.length > 0 || s.resetWriteCode !== null || this.blockedWrites.has(s)) continue;
-      if (!this.hasCapacity(qconn, s)) this.maybeClose(s);
+      if (!this.hasCapacity(qconn, s)) {
+        this.readsDelivered++;
+        this.maybeClose(s);
+      }
     }
   }
 
@@ -656,6 +668,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
       }
       if (!this.settingsForwarded) this.forwardSettings(h3);
       if (event === null) return;
+      this.readsDelivered++;
       this.dispatch(qconn, event);
       if (this.disposed) return;
     }
@@ -665,6 +678,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
     const raw = h3.peerSettingsRaw();
     if (raw === null) return;
     this.settingsForwarded = true;
+    this.readsDelivered++;
     this.emit({ type: 'settings', settings: raw.map((pair) => [pair[0] ?? 0, pair[1] ?? 0] as const) });
   }
 
@@ -825,6 +839,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
         this.unrouted++;
         continue;
       }
+      this.readsDelivered++;
       const flow = this.flows.get(prefix[0]) ?? this.openAutonomousFlow(prefix[0]);
       if (flow === undefined) {
         this.unrouted++;
