@@ -1,4 +1,4 @@
-import { filter, map, NEVER, type SchedulerLike, Subscription } from 'rxjs';
+import { filter, map, NEVER, type SchedulerAction, type SchedulerLike, Subscription } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 
 import { HandshakeError } from '../../src/errors/HandshakeError';
@@ -80,8 +80,9 @@ describe('IoWorker', () => {
     class EndOfTurn implements SchedulerLike {
       private held: (() => void)[] = [];
       now = (): number => 0;
-      schedule(work: () => void): Subscription {
-        const run = (): void => work();
+      schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void): Subscription {
+        // The worker's actions are arrow functions: no SchedulerAction is needed as `this`.
+        const run = (): void => work.call(undefined as unknown as SchedulerAction<T>);
         this.held.push(run);
         return new Subscription(() => (this.held = this.held.filter((h) => h !== run)));
       }
@@ -100,7 +101,7 @@ describe('IoWorker', () => {
         w = fakeWorker({ packet$: hot(marbles, { a: packet(), b: packet() }), flushScheduler: endOfTurn });
         w.app.reads = reads;
         w.conn.afterRecv = (_buf, conn) => conn.queueDatagram(Buffer.from('ack'));
-        expectObservable(w.worker.run$(), '-----!').toBe('e----', { e: { type: 'established', handshakeInfo: w.handshakeInfo } });
+        expectObservable(w.worker.run$()).toBe('e----', { e: { type: 'established', handshakeInfo: w.handshakeInfo } });
         // The start's flush, before the packets.
         testScheduler.schedule(() => endOfTurn.runHeld(), 1);
       });

@@ -6,7 +6,7 @@
  * assert the order of quiche calls, application callbacks and router updates in one list.
  * Application callbacks are logged as `app.<name>`, router updates as `map` / `unmap`.
  */
-import { asapScheduler, asyncScheduler, NEVER, type Observable, type ObservableInput } from 'rxjs';
+import { asapScheduler, asyncScheduler, NEVER, type Observable, type ObservableInput, type SchedulerLike } from 'rxjs';
 
 import type { ApplicationOverQuic, ConnectionResult } from '../../src/application/ApplicationOverQuic';
 import type { ConnectionShutdownBehaviour } from '../../src/connection/ConnectionShutdownBehaviour';

@@ -203,6 +203,18 @@ describe('ServerH3Driver', () => {
     run.stop();
   });
 
+  it('should tell the worker from processReads whether the packets gave it anything: events and datagrams do, acknowledgements alone do not', () => {
+    const { h3, driver, run } = serve();
+    // The first read forwards the peer's SETTINGS.
+    expect(driver.processReads(run.qconn)).toBe(true);
+    // Only acknowledgements or flow control arrived: quiche has no event.
+    expect(driver.processReads(run.qconn)).toBe(false);
+    h3.headers(0, GET, true);
+    expect(driver.processReads(run.qconn)).toBe(true);
+    expect(driver.processReads(run.qconn)).toBe(false);
+    run.stop();
+  });
+
   it('should throw an Http3Error from processReads on a protocol error, then report it and complete event$', () => {
     const { h3, driver, controller, events, run } = serve();
     h3.headers(0, GET, true);
