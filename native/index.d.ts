@@ -809,6 +809,11 @@ export interface SocketCapabilityProbe {
   checkUdpDrop: boolean
   /** `recvmmsg`/`sendmmsg`: many datagrams per system call. */
   mmsg: boolean
+  /**
+   * IP_PKTINFO / IPV6_RECVPKTINFO: a wildcard-bound socket learns which
+   * local address each datagram was sent to, and can send from it.
+   */
+  pktinfo: boolean
 }
 
 /** What one `streamRecv()` call read. */
@@ -845,6 +850,12 @@ export interface UdpSocketStats {
   txtime: boolean
   /** Send calls that carried a release time in the future (pacing). */
   pacedSends: number
+  /**
+   * Whether the socket is bound to a wildcard address and learns, with
+   * IP_PKTINFO / IPV6_RECVPKTINFO, which of the host's addresses each peer
+   * sent to, so what it sends that peer leaves from that address.
+   */
+  pktinfo: boolean
 }
 
 /** Whether quiche speaks this QUIC version. */

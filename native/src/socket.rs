@@ -17,6 +17,9 @@ pub struct SocketCapabilityProbe {
   pub check_udp_drop: bool,
   /// `recvmmsg`/`sendmmsg`: many datagrams per system call.
   pub mmsg: bool,
+  /// IP_PKTINFO / IPV6_RECVPKTINFO: a wildcard-bound socket learns which
+  /// local address each datagram was sent to, and can send from it.
+  pub pktinfo: bool,
 }
 
 #[cfg(target_os = "linux")]
@@ -25,7 +28,7 @@ fn probe(family: libc::c_int) -> SocketCapabilityProbe {
   unsafe {
     let fd = libc::socket(family, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
     if fd < 0 {
-      return SocketCapabilityProbe { gso: false, gro: false, txtime: false, check_udp_drop: false, mmsg: false };
+      return SocketCapabilityProbe { gso: false, gro: false, txtime: false, check_udp_drop: false, mmsg: false, pktinfo: false };
     }
     let set = |level: libc::c_int, name: libc::c_int, value: &[u8]| -> bool {
       libc::setsockopt(fd, level, name, value.as_ptr().cast(), value.len() as libc::socklen_t) == 0
@@ -41,6 +44,11 @@ fn probe(family: libc::c_int) -> SocketCapabilityProbe {
       txtime: set(libc::SOL_SOCKET, libc::SO_TXTIME, &txtime),
       check_udp_drop: set(libc::SOL_SOCKET, libc::SO_RXQ_OVFL, &one),
       mmsg: true,
+      pktinfo: if family == libc::AF_INET {
+        set(libc::IPPROTO_IP, libc::IP_PKTINFO, &one)
+      } else {
+        set(libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, &one)
+      },
     };
     libc::close(fd);
     caps
@@ -49,7 +57,7 @@ fn probe(family: libc::c_int) -> SocketCapabilityProbe {
 
 #[cfg(not(target_os = "linux"))]
 fn probe(_family: i32) -> SocketCapabilityProbe {
-  SocketCapabilityProbe { gso: false, gro: false, txtime: false, check_udp_drop: false, mmsg: false }
+  SocketCapabilityProbe { gso: false, gro: false, txtime: false, check_udp_drop: false, mmsg: false, pktinfo: false }
 }
 
 /// Probes what a UDP socket of the given family can do on this machine.

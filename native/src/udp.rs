@@ -76,6 +76,10 @@ pub struct UdpSocketStats {
   pub txtime: bool,
   /// Send calls that carried a release time in the future (pacing).
   pub paced_sends: f64,
+  /// Whether the socket is bound to a wildcard address and learns, with
+  /// IP_PKTINFO / IPV6_RECVPKTINFO, which of the host's addresses each peer
+  /// sent to, so what it sends that peer leaves from that address.
+  pub pktinfo: bool,
 }
 
 #[cfg(target_os = "linux")]
@@ -132,6 +136,47 @@ mod imp {
     pub txtime: bool,
     /// Send calls that carried a release time in the future.
     pub paced: AtomicU64,
+    /// Bound to a wildcard address with packet info on: see [`Sources`].
+    pub pktinfo: bool,
+    pub sources: std::sync::Mutex<Sources>,
+    /// An IPv6 socket (its IPv4 peers are IPv4-mapped).
+    pub v6: bool,
+  }
+
+  /// The local address each peer last sent to, on a socket bound to a
+  /// wildcard address: sends to that peer carry it as their source
+  /// (IP_PKTINFO / IPV6_PKTINFO), so a host with several addresses answers
+  /// from the one the peer used instead of the one its route prefers, which
+  /// the peer would not recognize. Written by the receiver, read by sends.
+  #[derive(Default)]
+  pub struct Sources {
+    by_peer: std::collections::HashMap<SocketAddr, std::net::IpAddr>,
+  }
+
+  /// Peers remembered before the table starts again (a peer not in it is
+  /// answered from the route's address until it sends again).
+  const SOURCES_MAX: usize = 65536;
+
+  /// A peer as the table keys it: without an IPv6 flow label or scope,
+  /// which the addresses JavaScript hands to sends do not carry.
+  fn peer_key(a: &SocketAddr) -> SocketAddr {
+    match a {
+      SocketAddr::V6(v6) => SocketAddr::V6(SocketAddrV6::new(*v6.ip(), v6.port(), 0, 0)),
+      v4 => *v4,
+    }
+  }
+
+  impl Sources {
+    fn note(&mut self, peer: SocketAddr, local: std::net::IpAddr) {
+      let peer = peer_key(&peer);
+      if self.by_peer.get(&peer) == Some(&local) {
+        return;
+      }
+      if self.by_peer.len() >= SOURCES_MAX {
+        self.by_peer.clear();
+      }
+      self.by_peer.insert(peer, local);
+    }
   }
 
   impl Drop for Shared {
@@ -248,6 +293,14 @@ mod imp {
       set_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, 4 << 20);
       let gro = set_int(fd, libc::SOL_UDP, libc::UDP_GRO, 1);
       let ovfl = set_int(fd, libc::SOL_SOCKET, libc::SO_RXQ_OVFL, 1);
+      // A wildcard bind learns each datagram's destination address (see Sources).
+      let pktinfo = addr.ip().is_unspecified()
+        && if addr.is_ipv4() {
+          set_int(fd, libc::IPPROTO_IP, libc::IP_PKTINFO, 1)
+        } else {
+          // IPv4-mapped traffic on a dual-stack socket reports IPV6_PKTINFO too.
+          set_int(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)
+        };
       // GSO is per send (a cmsg); probe that the option exists, then leave it off.
       let gso = set_int(fd, libc::SOL_UDP, libc::UDP_SEGMENT, 0);
       // Release times (pacing): on for the socket, used per send only when
@@ -280,6 +333,9 @@ mod imp {
         ovfl,
         txtime,
         paced: AtomicU64::new(0),
+        pktinfo,
+        sources: std::sync::Mutex::new(Sources::default()),
+        v6: !addr.is_ipv4(),
       })
     }
   }
@@ -312,15 +368,24 @@ mod imp {
     Some(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64 + ahead.as_nanos() as u64)
   }
 
-  /// Room for a UDP_SEGMENT (u16) and an SCM_TXTIME (u64) cmsg.
-  const SEND_CTRL_WORDS: usize = 8;
+  /// The source address a send asks for, in the socket's family: an IPv6
+  /// socket's IPv4 peers are IPv4-mapped, and so is their source.
+  #[derive(Clone, Copy)]
+  pub enum Source {
+    V4(Ipv4Addr),
+    V6(Ipv6Addr),
+  }
+
+  /// Room for a UDP_SEGMENT (u16), an SCM_TXTIME (u64) and an IPV6_PKTINFO
+  /// (20 bytes) cmsg.
+  const SEND_CTRL_WORDS: usize = 14;
 
   /// Writes the send cmsgs into `control` and returns their length.
   ///
   /// # Safety
   /// `msg.msg_control` must point at `control`, with `msg_controllen` set to
   /// its full size before the call.
-  unsafe fn put_send_cmsgs(msg: &mut libc::msghdr, segment: Option<u16>, txtime: Option<u64>) -> usize {
+  unsafe fn put_send_cmsgs(msg: &mut libc::msghdr, segment: Option<u16>, txtime: Option<u64>, source: Option<Source>) -> usize {
     let mut used = 0usize;
     let mut cmsg = libc::CMSG_FIRSTHDR(msg);
     if let Some(seg) = segment {
@@ -337,6 +402,30 @@ mod imp {
       (*cmsg).cmsg_len = libc::CMSG_LEN(mem::size_of::<u64>() as u32) as _;
       std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut u64, t);
       used += libc::CMSG_SPACE(mem::size_of::<u64>() as u32) as usize;
+      cmsg = libc::CMSG_NXTHDR(msg, cmsg);
+    }
+    match source {
+      Some(Source::V4(ip)) => {
+        (*cmsg).cmsg_level = libc::IPPROTO_IP;
+        (*cmsg).cmsg_type = libc::IP_PKTINFO;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(mem::size_of::<libc::in_pktinfo>() as u32) as _;
+        let info = libc::in_pktinfo {
+          ipi_ifindex: 0,
+          ipi_spec_dst: libc::in_addr { s_addr: u32::from_ne_bytes(ip.octets()) },
+          ipi_addr: libc::in_addr { s_addr: 0 },
+        };
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut libc::in_pktinfo, info);
+        used += libc::CMSG_SPACE(mem::size_of::<libc::in_pktinfo>() as u32) as usize;
+      }
+      Some(Source::V6(ip)) => {
+        (*cmsg).cmsg_level = libc::IPPROTO_IPV6;
+        (*cmsg).cmsg_type = libc::IPV6_PKTINFO;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(mem::size_of::<libc::in6_pktinfo>() as u32) as _;
+        let info = libc::in6_pktinfo { ipi6_addr: libc::in6_addr { s6_addr: ip.octets() }, ipi6_ifindex: 0 };
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut libc::in6_pktinfo, info);
+        used += libc::CMSG_SPACE(mem::size_of::<libc::in6_pktinfo>() as u32) as usize;
+      }
+      None => {}
     }
     used
   }
@@ -364,8 +453,41 @@ mod imp {
       }
     }
 
-    /// One datagram with `sendto`. Returns whether it went out.
+    /// The source address for sends to `to`: the local address `to` last
+    /// sent to, on a wildcard-bound socket; `None` lets the route choose.
+    fn source_for(&self, to: &SocketAddr) -> Option<Source> {
+      if !self.pktinfo {
+        return None;
+      }
+      let local = *self.sources.lock().unwrap().by_peer.get(&peer_key(to))?;
+      Some(match (local, self.v6) {
+        (std::net::IpAddr::V4(ip), false) => Source::V4(ip),
+        (std::net::IpAddr::V4(ip), true) => Source::V6(ip.to_ipv6_mapped()),
+        (std::net::IpAddr::V6(ip), true) => Source::V6(ip),
+        (std::net::IpAddr::V6(_), false) => return None,
+      })
+    }
+
+    /// One datagram with `sendto` (`sendmsg` when it needs a source
+    /// address). Returns whether it went out.
     pub fn send_to(&self, buf: &[u8], to: &SocketAddr) -> bool {
+      if let Some(source) = self.source_for(to) {
+        return match self.send_msg(buf, None, None, Some(source), to) {
+          Ok(()) => {
+            self.sent.fetch_add(1, Ordering::Relaxed);
+            true
+          }
+          Err(errno) => {
+            self.count_error(errno, 1);
+            false
+          }
+        };
+      }
+      self.send_plain(buf, to)
+    }
+
+    /// One datagram with `sendto`, from the address the route picks.
+    fn send_plain(&self, buf: &[u8], to: &SocketAddr) -> bool {
       let (ss, len) = to_sockaddr(to);
       // SAFETY: buf and ss live across the call.
       let n = unsafe {
@@ -384,7 +506,14 @@ mod imp {
     /// One `sendmsg`: equal-sized segments (the last may be shorter) with
     /// UDP_SEGMENT when `segment` is given, else one datagram; with a release
     /// time when `txtime` is given. Returns the errno on failure.
-    fn send_msg(&self, buf: &[u8], segment: Option<u16>, txtime: Option<u64>, to: &SocketAddr) -> std::result::Result<(), i32> {
+    fn send_msg(
+      &self,
+      buf: &[u8],
+      segment: Option<u16>,
+      txtime: Option<u64>,
+      source: Option<Source>,
+      to: &SocketAddr,
+    ) -> std::result::Result<(), i32> {
       let (mut ss, len) = to_sockaddr(to);
       let mut iov = libc::iovec { iov_base: buf.as_ptr() as *mut _, iov_len: buf.len() };
       let mut control = [0u64; SEND_CTRL_WORDS];
@@ -396,10 +525,10 @@ mod imp {
         msg.msg_namelen = len;
         msg.msg_iov = &mut iov;
         msg.msg_iovlen = 1;
-        if segment.is_some() || txtime.is_some() {
+        if segment.is_some() || txtime.is_some() || source.is_some() {
           msg.msg_control = control.as_mut_ptr().cast();
           msg.msg_controllen = mem::size_of_val(&control) as _;
-          msg.msg_controllen = put_send_cmsgs(&mut msg, segment, txtime) as _;
+          msg.msg_controllen = put_send_cmsgs(&mut msg, segment, txtime, source) as _;
         }
         let n = libc::sendmsg(self.fd, &msg, 0);
         self.send_calls.fetch_add(1, Ordering::Relaxed);
@@ -414,11 +543,11 @@ mod imp {
     }
 
     /// One datagram with a release time (`sendmsg`), or at once (`sendto`).
-    fn send_one(&self, buf: &[u8], txtime: Option<u64>, to: &SocketAddr) -> bool {
-      if txtime.is_none() {
-        return self.send_to(buf, to);
+    fn send_one(&self, buf: &[u8], txtime: Option<u64>, source: Option<Source>, to: &SocketAddr) -> bool {
+      if txtime.is_none() && source.is_none() {
+        return self.send_plain(buf, to);
       }
-      match self.send_msg(buf, None, txtime, to) {
+      match self.send_msg(buf, None, txtime, source, to) {
         Ok(()) => {
           self.sent.fetch_add(1, Ordering::Relaxed);
           true
@@ -431,7 +560,7 @@ mod imp {
     }
 
     /// Packets of any sizes with `sendmmsg`. Returns how many were not sent.
-    fn send_mmsg(&self, out: &[u8], lengths: &[u32], to: &SocketAddr, txtime: Option<u64>) -> u32 {
+    fn send_mmsg(&self, out: &[u8], lengths: &[u32], to: &SocketAddr, txtime: Option<u64>, source: Option<Source>) -> u32 {
       let (mut ss, len) = to_sockaddr(to);
       // The same release time for every message of the batch.
       let mut controls = [[0u64; SEND_CTRL_WORDS]; SEND_MMSG];
@@ -452,12 +581,12 @@ mod imp {
           msgs[i].msg_hdr.msg_namelen = len;
           msgs[i].msg_hdr.msg_iov = &mut iovs[i];
           msgs[i].msg_hdr.msg_iovlen = 1;
-          if txtime.is_some() {
+          if txtime.is_some() || source.is_some() {
             let h = &mut msgs[i].msg_hdr;
             h.msg_control = controls[i].as_mut_ptr().cast();
             h.msg_controllen = mem::size_of_val(&controls[i]) as _;
             // SAFETY: msg_control points at this message's own control buffer.
-            h.msg_controllen = unsafe { put_send_cmsgs(h, None, txtime) } as _;
+            h.msg_controllen = unsafe { put_send_cmsgs(h, None, txtime, source) } as _;
           }
         }
         if txtime.is_some() {
@@ -489,11 +618,12 @@ mod imp {
     /// and the socket supports it.
     pub fn send_batch(&self, out: &[u8], lengths: &[u32], to: &SocketAddr, segment: usize, at: Option<std::time::Instant>) -> u32 {
       let txtime = if self.txtime { at.and_then(release_time) } else { None };
+      let source = self.source_for(to);
       if lengths.len() == 1 {
-        return u32::from(!self.send_one(&out[..lengths[0] as usize], txtime, to));
+        return u32::from(!self.send_one(&out[..lengths[0] as usize], txtime, source, to));
       }
       if segment == 0 || !self.gso.load(Ordering::Relaxed) {
-        return self.send_mmsg(out, lengths, to, txtime);
+        return self.send_mmsg(out, lengths, to, txtime, source);
       }
       let per_call = GSO_MAX_SEGMENTS.min((GSO_MAX_BYTES / segment).max(1));
       let mut failed = 0u32;
@@ -504,9 +634,9 @@ mod imp {
         let bytes: usize = lengths[i..i + n].iter().map(|&l| l as usize).sum();
         let chunk = &out[offset..offset + bytes];
         if n == 1 {
-          failed += u32::from(!self.send_one(chunk, txtime, to));
+          failed += u32::from(!self.send_one(chunk, txtime, source, to));
         } else {
-          match self.send_msg(chunk, Some(segment as u16), txtime, to) {
+          match self.send_msg(chunk, Some(segment as u16), txtime, source, to) {
             Ok(()) => {
               self.sent.fetch_add(n as u64, Ordering::Relaxed);
             }
@@ -514,7 +644,7 @@ mod imp {
               // The device or route cannot segment: stop using GSO on this
               // socket and send this chunk the slow way.
               self.gso.store(false, Ordering::Relaxed);
-              failed += self.send_mmsg(chunk, &lengths[i..i + n], to, txtime);
+              failed += self.send_mmsg(chunk, &lengths[i..i + n], to, txtime, source);
             }
             Err(errno) => {
               self.count_error(errno, n as u64);
@@ -543,8 +673,9 @@ mod imp {
   /// a busy server's active clients, small enough to stay cheap.
   const PEER_TABLE_MAX: usize = 4096;
 
-  /// Room per message for UDP_GRO (int) and SO_RXQ_OVFL (u32) cmsgs.
-  const CTRL: usize = 64;
+  /// Room per message for UDP_GRO (int), SO_RXQ_OVFL (u32) and
+  /// IPV6_PKTINFO (20 bytes) cmsgs.
+  const CTRL: usize = 128;
 
   impl RecvScratch {
     pub fn new() -> Self {
@@ -602,9 +733,12 @@ mod imp {
     let mut new_peers: Vec<SocketAddr> = Vec::new();
     let mut last: Option<(SocketAddr, u32)> = None;
     let mut drops = 0u32;
+    // Each peer's destination address, noted for the sends (see Sources).
+    let mut sources = if shared.pktinfo { Some(shared.sources.lock().unwrap()) } else { None };
     for i in 0..n {
       let len = msgs[i].msg_len as usize;
       let mut segment = 0u32;
+      let mut local: Option<std::net::IpAddr> = None;
       // SAFETY: walking the control buffer the kernel filled for this message.
       unsafe {
         let h = &msgs[i].msg_hdr;
@@ -620,6 +754,12 @@ mod imp {
               None => total,
             });
             *last_ovfl = Some(total);
+          } else if c.cmsg_level == libc::IPPROTO_IP && c.cmsg_type == libc::IP_PKTINFO {
+            let info = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const libc::in_pktinfo);
+            local = Some(Ipv4Addr::from(info.ipi_addr.s_addr.to_ne_bytes()).into());
+          } else if c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_PKTINFO {
+            let info = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const libc::in6_pktinfo);
+            local = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr).into());
           }
           cmsg = libc::CMSG_NXTHDR(h, cmsg);
         }
@@ -629,6 +769,9 @@ mod imp {
         segment = 0;
       }
       let peer = from_sockaddr(&names[i]).unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+      if let (Some(table), Some(local)) = (sources.as_mut(), local) {
+        table.note(peer, local);
+      }
       let index = match last {
         Some((p, index)) if p == peer => index,
         _ => {
@@ -643,6 +786,7 @@ mod imp {
       };
       meta.extend_from_slice(&[len as u32, segment, index]);
     }
+    drop(sources);
     let records: Vec<(u32, u16, String)> =
       new_peers.iter().map(|p| (if p.is_ipv4() { 4 } else { 6 }, p.port(), p.ip().to_string())).collect();
     let record_bytes: usize = records.iter().map(|(_, _, text)| 12 + text.len().next_multiple_of(4)).sum();
@@ -1020,6 +1164,7 @@ impl UdpSocket {
         check_udp_drop: s.ovfl,
         txtime: s.txtime,
         paced_sends: s.paced.load(Relaxed) as f64,
+        pktinfo: s.pktinfo,
       })
     }
     #[cfg(not(target_os = "linux"))]

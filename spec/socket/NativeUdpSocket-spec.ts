@@ -317,6 +317,66 @@ onLinux.each(receiveModes)('NativeUdpSocket, receiving on the %s', (receiveOn) =
     expect(messages[0]!.peer).toEqual({ address: '::1', port: a.localAddress.port, family: 'IPv6' });
   });
 
+  it.each([
+    ['0.0.0.0', '127.0.0.1'],
+    ['::', '::ffff:127.0.0.1'],
+  ])(
+    'bound to %s, answers each peer from the address it sent to: sendTo, a GSO batch and sendmmsg',
+    async (wildcard, mapped) => {
+      let n: NativeQuicSocket;
+      try {
+        n = await bindNativeUdpSocket(wildcard, 0, undefined, { receiveOn });
+      } catch {
+        expect(wildcard).toBe('::'); // a host without IPv6
+        return;
+      }
+      open.push(n);
+      expect(n.capabilities.pktinfo).toBe(true);
+      const port = n.localAddress.port;
+      const clients = [await bindUdp(), await bindUdp()];
+      try {
+        // Two peers, each dialling another of the host's loopback addresses. Routing alone would
+        // answer both from 127.0.0.1.
+        const dialled = ['127.0.0.2', '127.0.0.3'];
+        const got = receive(n, 2);
+        clients.forEach((c, i) => c.send(Buffer.from(`hello ${i}`), port, dialled[i]));
+        const { messages } = await got;
+        const peerOf = (i: number): Incoming => messages.find((m) => m.peer.port === clients[i]!.address().port)!;
+        // The peer as the socket's family names it (IPv4-mapped on a dual-stack socket).
+        expect(peerOf(0).peer.address).toBe(mapped);
+
+        const replies = clients.map(
+          (c) =>
+            new Promise<string[]>((resolve) => {
+              const from: string[] = [];
+              c.on('message', (_m, r) => {
+                from.push(r.address);
+                if (from.length === 5) resolve(from);
+              });
+            }),
+        );
+        for (let i = 0; i < 2; i++) {
+          const to = peerOf(i).peer;
+          n.sender.sendTo(Buffer.from('one'), to);
+          // Two equal datagrams (GSO where the kernel has it), then two of different sizes (sendmmsg).
+          n.sender.sendBatch(Buffer.alloc(2400, 7), Uint32Array.from([1200, 1200]), batch(2, 2400, 1200, to));
+          n.sender.sendBatch(Buffer.alloc(30, 8), Uint32Array.from([10, 20]), batch(2, 30, 0, to));
+        }
+        const from = await within(Promise.all(replies), 5000, 'the replies');
+        expect(from[0]).toEqual(Array(5).fill(dialled[0]));
+        expect(from[1]).toEqual(Array(5).fill(dialled[1]));
+        expect(n.stats().sendErrors).toBe(0);
+      } finally {
+        closeAll(...clients);
+      }
+    },
+  );
+
+  it('does not use packet info on a socket bound to one address', async () => {
+    const n = await native();
+    expect(n.capabilities.pktinfo).toBe(false);
+  });
+
   it('survives close() and pause() from inside its own batch callback, and receives again after resume', async () => {
     const a = await native();
     const b = await native();

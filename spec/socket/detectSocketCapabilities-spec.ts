@@ -18,7 +18,7 @@ describe('detectSocketCapabilities', () => {
     const caps = detectSocketCapabilities(family);
     const kernel = kernelVersion();
     if (kernel === null) {
-      expect(caps).toEqual({ gso: false, gro: false, txtime: false, checkUdpDrop: false, mmsg: false });
+      expect(caps).toEqual({ gso: false, gro: false, txtime: false, checkUdpDrop: false, mmsg: false, pktinfo: false });
       return;
     }
     // UDP_SEGMENT arrived in Linux 4.18, UDP_GRO in 5.0, SO_TXTIME in 4.19; SO_RXQ_OVFL long before.
@@ -27,6 +27,8 @@ describe('detectSocketCapabilities', () => {
     expect(caps.txtime).toBe(atLeast(kernel, 4, 19));
     expect(caps.checkUdpDrop).toBe(true);
     expect(caps.mmsg).toBe(true);
+    // IP_PKTINFO and IPV6_RECVPKTINFO are older than any kernel Node runs on.
+    expect(caps.pktinfo).toBe(true);
     expect(Object.isFrozen(caps)).toBe(true);
   });
 });

@@ -103,8 +103,11 @@ class NativeSender implements DatagramSender {
  * the socket keeps Node's event loop alive like a bound `node:dgram` socket, unless `unref()` was
  * called. `close()` stops receiving and closes the socket.
  *
- * `local` is the bound address (no IP_PKTINFO yet: a socket bound to a wildcard address reports
- * the wildcard, as `fromDgramSocket` does).
+ * `local` is the bound address: a socket bound to a wildcard address reports the wildcard, as
+ * `fromDgramSocket` does, and quiche keeps one path per peer. Such a socket does learn (IP_PKTINFO,
+ * {@link SocketCapabilities.pktinfo}) which of the host's addresses each peer sent to, and
+ * everything it sends that peer leaves from that address, so a client that dialled a secondary
+ * address recognizes the answers.
  *
  * ## Example
  * ```ts
@@ -166,6 +169,7 @@ export function createNativeUdpSocket(
     txtime: stats.txtime,
     checkUdpDrop: stats.checkUdpDrop,
     mmsg: true,
+    pktinfo: stats.pktinfo,
   });
   let closed = false;
   const closeListeners = new Set<() => void>();

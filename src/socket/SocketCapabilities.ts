@@ -16,6 +16,13 @@ export interface SocketCapabilities {
   readonly checkUdpDrop: boolean;
   /** `recvmmsg`/`sendmmsg`: many datagrams per system call. */
   readonly mmsg: boolean;
+  /**
+   * IP_PKTINFO / IPV6_RECVPKTINFO, used by a socket bound to a wildcard address (`0.0.0.0`, `::`):
+   * it learns which of the host's addresses each peer sent to and answers that peer from it, so a
+   * client that dialled any of the host's addresses recognizes the replies. Without it, replies
+   * leave from the address the route prefers, and a client that dialled another one drops them.
+   */
+  readonly pktinfo: boolean;
 }
 
 /** The capabilities of a plain `node:dgram` socket: none. */
@@ -25,4 +32,5 @@ export const NO_CAPABILITIES: SocketCapabilities = Object.freeze({
   txtime: false,
   checkUdpDrop: false,
   mmsg: false,
+  pktinfo: false,
 });

@@ -3,7 +3,7 @@ import type { SocketCapabilities } from './SocketCapabilities';
 
 /**
  * Asks the kernel what a UDP socket could do on this machine: GSO (UDP_SEGMENT), GRO (UDP_GRO),
- * pacing (SO_TXTIME), drop counts (SO_RXQ_OVFL) and `recvmmsg`/`sendmmsg`.
+ * pacing (SO_TXTIME), drop counts (SO_RXQ_OVFL), `recvmmsg`/`sendmmsg` and packet info (IP_PKTINFO).
  *
  * A throwaway socket of the family is probed, so the answer is known before any socket is bound.
  * It says what the platform offers; a `node:dgram` socket uses none of it (its
@@ -26,5 +26,6 @@ export function detectSocketCapabilities(family: 'udp4' | 'udp6' = 'udp4'): Sock
     txtime: probe.txtime,
     checkUdpDrop: probe.checkUdpDrop,
     mmsg: probe.mmsg,
+    pktinfo: probe.pktinfo,
   });
 }
