@@ -1,4 +1,4 @@
-import { concat as concat$, finalize, lastValueFrom, map, NEVER, of, take, timer } from 'rxjs';
+import { concat as concat$, finalize, lastValueFrom, map, NEVER, of, Subject, take, timer } from 'rxjs';
 
 import { QuicStreamError } from '../../src/errors/QuicStreamError';
 import type { H3Event } from '../../src/http3/H3Event';
@@ -35,7 +35,12 @@ describe('HTTP/3 stream resets over loopback', () => {
 
   it('should reset the request with H3_REQUEST_CANCELLED when the client body fails, and the server body$ errors', async () => {
     const serverErrors: unknown[] = [];
+    // The upload fails once the server has the request. A reset that arrives with the request
+    // (a starved server reads both in one step) discards it before HTTP/3 sees its HEADERS
+    // (RFC 9000 §3.2), and no handler ever runs.
+    const requestSeen = new Subject<void>();
     const server = await startH3Server(async (req) => {
+      requestSeen.next();
       try {
         await readAll(req.body$);
       } catch (e) {
@@ -45,7 +50,7 @@ describe('HTTP/3 stream resets over loopback', () => {
     });
     const client = await connectH3(server.port);
     try {
-      const upload$ = concat$(of(chunk('start')), timer(20).pipe(map(() => { throw new Error('file vanished'); })));
+      const upload$ = concat$(of(chunk('start')), requestSeen.pipe(take(1), map(() => { throw new Error('file vanished'); })));
       const failed = await lastValueFrom(client.conn.controller.request({ ':method': 'POST', ':path': '/' }, upload$)).then(
         () => null,
         (e: unknown) => e,
