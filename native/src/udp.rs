@@ -471,19 +471,7 @@ mod imp {
     /// One datagram with `sendto` (`sendmsg` when it needs a source
     /// address). Returns whether it went out.
     pub fn send_to(&self, buf: &[u8], to: &SocketAddr) -> bool {
-      if let Some(source) = self.source_for(to) {
-        return match self.send_msg(buf, None, None, Some(source), to) {
-          Ok(()) => {
-            self.sent.fetch_add(1, Ordering::Relaxed);
-            true
-          }
-          Err(errno) => {
-            self.count_error(errno, 1);
-            false
-          }
-        };
-      }
-      self.send_plain(buf, to)
+      self.send_one(buf, None, self.source_for(to), to)
     }
 
     /// One datagram with `sendto`, from the address the route picks.
@@ -542,7 +530,8 @@ mod imp {
       Ok(())
     }
 
-    /// One datagram with a release time (`sendmsg`), or at once (`sendto`).
+    /// One datagram with a release time or a source address (`sendmsg`),
+    /// or plainly (`sendto`).
     fn send_one(&self, buf: &[u8], txtime: Option<u64>, source: Option<Source>, to: &SocketAddr) -> bool {
       if txtime.is_none() && source.is_none() {
         return self.send_plain(buf, to);
