@@ -229,9 +229,93 @@ function handshakes(n) {
   return { client: Number(clientNs) / n, server: Number(serverNs) / n, firstFlight: firstFlight / n };
 }
 
+/**
+ * Pipelined HTTP/3 requests in memory, 100 in flight on one connection, 6-byte responses (the
+ * shape of `bench:h3-requests`): the server's time inside quiche per request (recv, poll, the
+ * response, send) and the packets each direction needs per request. quiche writes one STREAM
+ * frame per packet, so every request and every response is a packet of its own.
+ */
+function h3Requests(n) {
+  const h3Transport = {
+    ...transport,
+    alpn: ['h3'],
+    initialMaxStreamsBidi: 1000,
+    initialMaxStreamsUni: 100,
+    initialMaxStreamDataUni: 1024 * 1024,
+  };
+  const client = napi.Connection.connect('localhost', randomBytes(16), CLIENT, SERVER, new napi.Config({ ...h3Transport, verifyPeer: true, ca: [ca.cert] }));
+  const server = napi.Connection.accept(randomBytes(16), null, SERVER, CLIENT, new napi.Config({ ...h3Transport, certChain: leaf.cert + ca.cert, privateKey: leaf.key }));
+  const out = new Uint8Array(64 * 1500);
+  const lengths = new Uint32Array(64);
+  while (!(client.isEstablished() && server.isEstablished())) {
+    if (flush(client, server, out, lengths) + flush(server, client, out, lengths) === 0) throw new Error('handshake stalled');
+  }
+  const h3c = napi.H3Connection.withTransport(client, new napi.H3Config());
+  const h3s = napi.H3Connection.withTransport(server, new napi.H3Config());
+  for (let i = 0; i < 3; i += 1) {
+    flush(client, server, out, lengths);
+    flush(server, client, out, lengths);
+    while (h3c.poll(client) !== null);
+    while (h3s.poll(server) !== null);
+  }
+  const request = [
+    { name: ':method', value: 'GET' },
+    { name: ':scheme', value: 'https' },
+    { name: ':authority', value: 'localhost' },
+    { name: ':path', value: '/6' },
+  ];
+  const response = [{ name: ':status', value: '200' }, { name: 'content-length', value: '6' }];
+  const body = Buffer.from('hello\n');
+  const sink = new Uint8Array(64);
+  let serverNs = 0n;
+  let toServer = 0;
+  let toClient = 0;
+  let sent = 0;
+  let done = 0;
+  while (done < n) {
+    while (sent < n && sent - done < 100) {
+      h3c.sendRequest(client, request, true);
+      sent += 1;
+    }
+    for (let b = client.send(out, lengths, true); b !== null; b = client.send(out, lengths, true)) {
+      for (let i = 0, offset = 0; i < b.count; i += 1) {
+        const t = now();
+        server.recv(out.subarray(offset, offset + lengths[i]), b.from, b.to);
+        serverNs += now() - t;
+        offset += lengths[i];
+      }
+      toServer += b.count;
+    }
+    let t = now();
+    for (let e = h3s.poll(server); e !== null; e = h3s.poll(server)) {
+      if (e.type !== 'headers') continue;
+      h3s.sendResponse(server, e.streamId, response, false);
+      h3s.sendBody(server, e.streamId, body, true);
+    }
+    serverNs += now() - t;
+    for (;;) {
+      t = now();
+      const b = server.send(out, lengths, true);
+      serverNs += now() - t;
+      if (b === null) break;
+      for (let i = 0, offset = 0; i < b.count; i += 1) {
+        client.recv(out.subarray(offset, offset + lengths[i]), b.from, b.to);
+        offset += lengths[i];
+      }
+      toClient += b.count;
+    }
+    for (let e = h3c.poll(client); e !== null; e = h3c.poll(client)) {
+      if (e.type === 'data') while (h3c.recvBody(client, e.streamId, sink) !== null);
+      else if (e.type === 'finished') done += 1;
+    }
+  }
+  return { server: Number(serverNs) / n, toServer: toServer / n, toClient: toClient / n };
+}
+
 const results = { single: [], gro: [] };
 const baselines = [];
 const handshakeRuns = [];
+const h3Runs = [];
 const bytes = MIB * 1024 * 1024;
 for (let r = 0; r < RUNS; r += 1) {
   for (const mode of ['single', 'gro']) {
@@ -242,6 +326,8 @@ for (let r = 0; r < RUNS; r += 1) {
   baselines.push(baseline());
   progress(`run ${r + 1}/${RUNS}: 200 handshakes …`);
   handshakeRuns.push(handshakes(200));
+  progress(`run ${r + 1}/${RUNS}: 20,000 HTTP/3 requests …`);
+  h3Runs.push(h3Requests(20_000));
 }
 if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
 
@@ -276,6 +362,12 @@ const rows = [
     '',
     `client ${(median(handshakeRuns.map((h) => h.client)) / 1000).toFixed(0)} µs, server ${(median(handshakeRuns.map((h) => h.server)) / 1000).toFixed(0)} µs ` +
       `inside quiche + BoringSSL; client first flight ${median(handshakeRuns.map((h) => h.firstFlight)).toFixed(0)} datagrams`,
+  ],
+  [
+    'HTTP/3 request, 100 in flight, 6-byte response',
+    '',
+    `server ${(median(h3Runs.map((h) => h.server)) / 1000).toFixed(1)} µs per request inside quiche; ` +
+      `${median(h3Runs.map((h) => h.toServer)).toFixed(2)} packets per request, ${median(h3Runs.map((h) => h.toClient)).toFixed(2)} per response`,
   ],
   [
     'whole transfer, both ends in one thread',
