@@ -18,6 +18,7 @@ use crate::error::Result;
 use crate::error::{err, invalid_arg};
 
 use napi::bindgen_prelude::{Buffer, Function, ToNapiValue, Uint32Array, Uint8Array};
+use napi::Env;
 
 /// One receive batch: every datagram (or GRO train) a `recvmmsg` returned,
 /// handed to JavaScript as a single Buffer, so a batch costs one JavaScript
@@ -1025,7 +1026,7 @@ impl UdpSocket {
   /// to JavaScript. Neither keeps Node alive. Fails when receiving already
   /// or closed.
   #[napi(catch_unwind, ts_args_type = "onBatch: (batch: Buffer) => void, onLoop?: boolean")]
-  pub fn start(&self, env: napi::Env, on_batch: Function<RecvBatch, ()>, on_loop: Option<bool>) -> Result<()> {
+  pub fn start(&self, env: Env, on_batch: Function<RecvBatch, ()>, on_loop: Option<bool>) -> Result<()> {
     #[cfg(target_os = "linux")]
     {
       let mut inner = self.inner.lock().unwrap();
