@@ -187,7 +187,8 @@ export function fakeWorker(options: FakeWorkerOptions): FakeWorker {
     handshakeInfo,
     metrics,
     cids,
-    // Flushes follow the steps in virtual time (the production default is setImmediate).
+    // Steps and flushes in virtual time (the production defaults are a microtask and setImmediate).
+    stepScheduler: asapScheduler,
     flushScheduler: options.flushScheduler ?? asapScheduler,
     ...(options.pauseAfterHandshake !== undefined ? { pauseAfterHandshake: options.pauseAfterHandshake } : {}),
     ...(options.shutdownBehaviour ? { shutdownBehaviour: options.shutdownBehaviour } : {}),
@@ -242,6 +243,7 @@ export function fakeInitialConnection(
     cids,
     keepAlive$: options.keepAlive$ ?? NEVER,
     onClaim: () => claims++,
+    stepScheduler: asapScheduler,
     flushScheduler: asapScheduler,
   });
   return { iqc, conn, inbox, sender, metrics, cids, calls, claims: () => claims };

@@ -322,10 +322,12 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
     // A snapshot: a stream still blocked re-adds itself for the next turn. The most urgent first
     // (RFC 9218): quiche orders what it has buffered, but when the congestion window limits what it
     // takes, whoever writes first gets the room.
-    const writes = [...new Set([...this.pendingWrites, ...this.blockedWrites])].sort((a, b) => a.urgency - b.urgency);
-    this.pendingWrites.clear();
-    this.blockedWrites.clear();
-    for (const s of writes) this.flushStream(qconn, s);
+    if (this.pendingWrites.size + this.blockedWrites.size > 0) {
+      const writes = [...new Set([...this.pendingWrites, ...this.blockedWrites])].sort((a, b) => a.urgency - b.urgency);
+      this.pendingWrites.clear();
+      this.blockedWrites.clear();
+      for (const s of writes) this.flushStream(qconn, s);
+    }
     this.sendDatagrams(qconn);
     this.closeIfIdle(qconn);
   }

@@ -93,7 +93,9 @@ export function applicationFrames(
         // No router: nothing to map.
         cids: { map: () => undefined, unmap: () => undefined },
         timerScheduler,
-        ...(options.stepScheduler ? { stepScheduler: options.stepScheduler } : {}),
+        // asapScheduler, which TestScheduler.run puts on virtual time (the worker's own default is a
+        // plain microtask).
+        stepScheduler: options.stepScheduler ?? asapScheduler,
         // Flushes follow the steps in virtual time (the production default is setImmediate).
         flushScheduler: options.stepScheduler ?? asapScheduler,
       });
