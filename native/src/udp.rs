@@ -725,6 +725,8 @@ mod imp {
     let mut drops = 0u32;
     // Each peer's destination address, noted for the sends (see Sources).
     let mut sources = if shared.pktinfo { Some(shared.sources.lock().unwrap()) } else { None };
+    // The last pair noted: a batch is mostly one peer's train of datagrams to one address.
+    let mut noted: Option<(SocketAddr, std::net::IpAddr)> = None;
     for i in 0..n {
       let len = msgs[i].msg_len as usize;
       let mut segment = 0u32;
@@ -760,7 +762,10 @@ mod imp {
       }
       let peer = from_sockaddr(&names[i]).unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
       if let (Some(table), Some(local)) = (sources.as_mut(), local) {
-        table.note(peer, local);
+        if noted != Some((peer, local)) {
+          table.note(peer, local);
+          noted = Some((peer, local));
+        }
       }
       let index = match last {
         Some((p, index)) if p == peer => index,
