@@ -67,8 +67,9 @@ export class ServerHqDriver extends HqDriver {
   protected readonly isServer = true;
   private readonly streams = new Map<number, ServedStream>();
   // Streams with something new to write, and streams waiting for the peer's flow control.
-  private readonly pending = new Set<ServedStream>();
-  private readonly blocked = new Set<ServedStream>();
+  // Replaced each turn, never cleared (see H3Driver: a cleared set keeps what it held alive).
+  private pending = new Set<ServedStream>();
+  private blocked = new Set<ServedStream>();
   private readonly events = new Subject<HqEvent>();
 
   /** What happens to each stream; completes when the connection is gone. */
@@ -253,9 +254,10 @@ export class ServerHqDriver extends HqDriver {
   // ---- Writes ----------------------------------------------------------------------------------
 
   protected writeStreams(qconn: QuicheConnection): boolean {
-    const streams = [...new Set([...this.pending, ...this.blocked])];
-    this.pending.clear();
-    this.blocked.clear();
+    const streams = [...this.pending];
+    for (const s of this.blocked) if (!this.pending.has(s)) streams.push(s);
+    this.pending = new Set();
+    this.blocked = new Set();
     for (const s of streams) this.flush(qconn, s);
     return this.pending.size > 0;
   }
