@@ -2,7 +2,7 @@
  * Fakes of the native QUIC and HTTP/3 connections for driver specs: scripted `poll()` events and
  * bodies in, recorded calls out. No quiche, no sockets, no time of their own.
  */
-import { type Subscription } from 'rxjs';
+import { asapScheduler, type Subscription } from 'rxjs';
 
 import { HandshakeInfo } from '../../src/connection/HandshakeInfo';
 import type { H3ConnectionLike, H3QuicheConnection } from '../../src/http3/H3ConnectionLike';
@@ -190,8 +190,9 @@ export interface FakeRun {
 }
 
 /**
- * Establishes `driver` on fakes and runs processWrites whenever its waitForData emits (as the
- * worker does). `elapsed` is the handshake's duration (virtual ms).
+ * Establishes `driver` on fakes and, like the worker, schedules one processWrites (asap, so in
+ * virtual time under `TestScheduler.run`) whenever its waitForData emits, never inside the wake.
+ * `elapsed` is the handshake's duration (virtual ms).
  */
 export function startOnFakes(driver: H3Driver, h3: FakeH3Connection, options: { server?: boolean; elapsed?: number; now?: number } = {}): FakeRun {
   const qconn = new FakeQuicheConnection(options.server ?? true);
@@ -199,7 +200,14 @@ export function startOnFakes(driver: H3Driver, h3: FakeH3Connection, options: { 
   const info = new HandshakeInfo(0);
   info.setElapsed(options.elapsed ?? 0);
   driver.onConnEstablished(qconn, info);
-  const wake: Subscription = (driver.waitForData(qconn) as import('rxjs').Observable<void>).subscribe(() => driver.processWrites(qconn));
+  let queued: Subscription | null = null;
+  const wake: Subscription = (driver.waitForData(qconn) as import('rxjs').Observable<void>).subscribe(() => {
+    queued ??= asapScheduler.schedule(() => {
+      queued = null;
+      driver.processWrites(qconn);
+    });
+  });
+  wake.add(() => queued?.unsubscribe());
   return {
     qconn,
     h3,

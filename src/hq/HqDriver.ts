@@ -1,4 +1,4 @@
-import { asapScheduler, type Observable, Subject, type Subscription } from 'rxjs';
+import { type Observable, Subject } from 'rxjs';
 
 import type { ApplicationOverQuic, ConnectionResult } from '../application/ApplicationOverQuic';
 import type { HandshakeInfo } from '../connection/HandshakeInfo';
@@ -37,7 +37,6 @@ export abstract class HqDriver implements ApplicationOverQuic {
   private readonly commands: QuicCommand[] = [];
   // Inside a turn: work queued now is done by this turn, so no wake is scheduled.
   private inTurn = false;
-  private wakeAction: Subscription | null = null;
   private readonly wake$ = new Subject<void>();
 
   /** Whether this driver serves (true) or requests (false). */
@@ -126,19 +125,19 @@ export abstract class HqDriver implements ApplicationOverQuic {
   dispose(result: ConnectionResult): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.wakeAction?.unsubscribe();
-    this.wakeAction = null;
     this.commands.length = 0;
     this.onDispose(result);
     this.wake$.complete();
   }
 
-  /** Wakes the worker soon (coalesced, asap). Safe from anywhere; a no-op inside a turn. */
+  /**
+   * Wakes the worker. Safe from anywhere; a no-op inside a turn. The worker never steps inside the
+   * wake: it schedules one step (a microtask by default) however many wakes come before it runs.
+   * So a response that a handler gives in the microtasks after the step that read its request
+   * leaves in that step's flush, without another turn of the event loop.
+   */
   protected signal(): void {
-    if (this.inTurn || this.wakeAction !== null || this.disposed) return;
-    this.wakeAction = asapScheduler.schedule(() => {
-      this.wakeAction = null;
-      this.wake$.next();
-    });
+    if (this.inTurn || this.disposed) return;
+    this.wake$.next();
   }
 }

@@ -1,4 +1,4 @@
-import { asapScheduler, type Observable, type SchedulerLike, Subject, type Subscription } from 'rxjs';
+import { type Observable, type SchedulerLike, Subject } from 'rxjs';
 
 import type { ApplicationOverQuic, ConnectionResult } from '../application/ApplicationOverQuic';
 import type { ConnectionShutdownBehaviour } from '../connection/ConnectionShutdownBehaviour';
@@ -154,7 +154,6 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
   /** The connection has closed (onConnClose ran or the driver was disposed). */
   protected disposed = false;
   // The scheduled wake, while one is pending.
-  private wakeAction: Subscription | null = null;
   // Inside processReads/processWrites: work queued now is handled by this turn, not a new wake.
   private inTurn = false;
   // Events, datagrams and stopped streams the current processReads handed on.
@@ -246,7 +245,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
 
   /**
    * Emits when the application queued work since the last turn: a command, a response, body
-   * bytes, a reader's demand. Wakes are coalesced and scheduled (asap), never run inside a turn.
+   * bytes, a reader's demand. A wake never comes inside a turn; the worker coalesces wakes into one step.
    */
   waitForData(_qconn: H3QuicheConnection): Observable<void> {
     return this.wake$;
@@ -397,8 +396,6 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
   dispose(result: ConnectionResult): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.wakeAction?.unsubscribe();
-    this.wakeAction = null;
     // Made only when a stream is still open: most connections close with none, and an Error's stack
     // trace is not free.
     const error = result.ok ? null : result.error;
@@ -440,13 +437,15 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
     this.events.next(event);
   }
 
-  /** Wakes the worker soon (coalesced, asap). Safe from anywhere; a no-op inside a turn. */
+  /**
+   * Wakes the worker. Safe from anywhere; a no-op inside a turn. The worker never steps inside the
+   * wake: it schedules one step (a microtask by default) however many wakes come before it runs.
+   * So a response that a handler gives in the microtasks after the step that read its request
+   * leaves in that step's flush, without another turn of the event loop.
+   */
   protected signal(): void {
-    if (this.inTurn || this.wakeAction !== null || this.disposed) return;
-    this.wakeAction = asapScheduler.schedule(() => {
-      this.wakeAction = null;
-      this.wake$.next();
-    });
+    if (this.inTurn || this.disposed) return;
+    this.wake$.next();
   }
 
   /** Registers a new stream. */
