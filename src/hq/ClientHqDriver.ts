@@ -5,6 +5,7 @@ import { GRACEFUL_SHUTDOWN } from '../connection/ConnectionShutdownBehaviour';
 import { QuicError } from '../errors/QuicError';
 import type { napi, QuicheConnection } from '../native/binding';
 import { fromNativeError } from '../native/errors';
+import { ChurnMap } from '../util/ChurnMap';
 import { HqDriver, sharedHqRecvBuffer } from './HqDriver';
 import { formatHqRequest } from './hqRequestLine';
 import { HQ_REQUEST_CANCELLED } from './hqWireCodes';
@@ -44,7 +45,7 @@ export class ClientHqDriver extends HqDriver {
   // Not yet on a stream, in order.
   private readonly queue: PendingRequest[] = [];
   // On a stream, by stream id.
-  private readonly active = new Map<number, PendingRequest>();
+  private readonly active = new ChurnMap<number, PendingRequest>();
   // Requests with request bytes still to write, or a cancellation to send.
   private readonly toWrite = new Set<PendingRequest>();
   private nextStreamId = 0;

@@ -6,6 +6,7 @@ import type { QuicStreamError } from '../errors/QuicStreamError';
 import { OutboundBody } from '../http3/OutboundBody';
 import type { napi, QuicheConnection } from '../native/binding';
 import { fromNativeError } from '../native/errors';
+import { ChurnMap } from '../util/ChurnMap';
 import { HqDriver, sharedHqRecvBuffer } from './HqDriver';
 import type { HqEvent } from './HqEvent';
 import type { HqBodyInit, HqHandler, HqRequest } from './HqRequest';
@@ -65,7 +66,7 @@ interface ServedStream {
  */
 export class ServerHqDriver extends HqDriver {
   protected readonly isServer = true;
-  private readonly streams = new Map<number, ServedStream>();
+  private readonly streams = new ChurnMap<number, ServedStream>();
   // Streams with something new to write, and streams waiting for the peer's flow control.
   // Replaced each turn, never cleared (see H3Driver: a cleared set keeps what it held alive).
   private pending = new Set<ServedStream>();

@@ -6,6 +6,7 @@ import { QuicError } from '../errors/QuicError';
 import type { napi } from '../native/binding';
 import { fromNativeError } from '../native/errors';
 import type { Http3Settings } from '../settings/Http3Settings';
+import { ChurnMap } from '../util/ChurnMap';
 import { ClientH3Controller } from './ClientH3Controller';
 import { ClientResponse } from './ClientResponse';
 import type { H3QuicheConnection } from './H3ConnectionLike';
@@ -84,7 +85,7 @@ export class ClientH3Driver extends H3Driver {
   // Requests not sent yet, in order.
   private readonly queue: PendingRequest[] = [];
   // Requests sent, by stream id, until their stream closes.
-  private readonly sent = new Map<number, PendingRequest>();
+  private readonly sent = new ChurnMap<number, PendingRequest>();
   private goawayReceived = false;
   // The connection's error, once it has ended.
   private endError: QuicError | null = null;

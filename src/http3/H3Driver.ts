@@ -11,6 +11,7 @@ import type { Metrics } from '../metrics/Metrics';
 import { napi, type QuicheConnection } from '../native/binding';
 import { fromNativeError } from '../native/errors';
 import { resolveHttp3Settings, toH3ConfigOptions, type Http3Settings } from '../settings/Http3Settings';
+import { ChurnMap } from '../util/ChurnMap';
 import { BatchedH3Connection } from './BatchedH3Connection';
 import type { H3Command } from './H3Command';
 import type { H3ConnectionFactory, H3ConnectionLike, H3QuicheConnection } from './H3ConnectionLike';
@@ -124,7 +125,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
   /** The connection, once established: only touched during the worker's turns. */
   protected qconn: H3QuicheConnection | null = null;
   /** Active streams by id. */
-  protected readonly streams = new Map<number, H3Stream>();
+  protected readonly streams = new ChurnMap<number, H3Stream>();
   // The per-turn sets below are replaced, never cleared: V8 links a cleared (or rehashed) table to
   // its successor, so clearing a set that lives in the old generation keeps every table since, and
   // every stream they held, alive through young collections until the next full GC. That made each
@@ -143,7 +144,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
   private readonly recvBuf: Uint8Array;
   private settingsForwarded = false;
   /** HTTP/3 datagram flows (RFC 9297) by flow id. */
-  protected readonly flows = new Map<number, DatagramFlow>();
+  protected readonly flows = new ChurnMap<number, DatagramFlow>();
   // Flows with datagrams to send.
   private pendingDatagrams = new Set<DatagramFlow>();
   private unrouted = 0;

@@ -1,4 +1,5 @@
 import type { Incoming } from '../socket/Incoming';
+import { ChurnMap } from '../util/ChurnMap';
 import { cidKey, dcidOf, isLongHeader } from './connectionId';
 
 /**
@@ -19,7 +20,7 @@ export interface ConnectionRoute {
  */
 export class ConnectionMap {
   // CID key -> the connection owning it.
-  private readonly routes = new Map<string, ConnectionRoute>();
+  private readonly routes = new ChurnMap<string, ConnectionRoute>();
   // CID length -> how many mapped IDs have it; short headers are looked up once per length.
   private readonly lengths = new Map<number, number>();
 
