@@ -18,8 +18,9 @@
  *   requests outstanding per connection, a new one as each completes; its time runs from the first
  *   request to the last response (connections are established first, not counted).
  *
- * Each repetition starts every server fresh (ours gets a short unmeasured warm-up from our client,
- * for the JIT) and runs every loader × scenario against it, the loaders' order alternating;
+ * Each repetition starts every server fresh (ours gets an unmeasured warm-up of 10,000 requests
+ * from our client: V8 compiles the request path over the first few thousand, and a run of 20,000
+ * would otherwise measure that compilation too) and runs every loader × scenario against it, the loaders' order alternating;
  * repetitions are interleaved across servers. Reported: median req/s over the repetitions, and
  * CPU µs per request for each end (utime + stime from /proc/<pid>/stat around the run for
  * servers and our client; /usr/bin/time for gtlsclient, summed over its processes).
@@ -202,7 +203,7 @@ async function main(): Promise<void> {
         try {
           if (srvKind === 'ours' && client) {
             // JIT warm-up of our server, not measured.
-            await client.call('run', { port: server.port, path: server.pathFor(bytes), conns: 2, perConn: 500, inFlight, bytes } satisfies LoadArgs, RUN_TIMEOUT_MS).catch(() => undefined);
+            await client.call('run', { port: server.port, path: server.pathFor(bytes), conns: 2, perConn: 5000, inFlight, bytes } satisfies LoadArgs, RUN_TIMEOUT_MS).catch(() => undefined);
           }
           const order = i % 2 === 0 ? loaders : [...loaders].reverse();
           for (const sc of scenarios) {
