@@ -1,0 +1,79 @@
+// @ts-check
+/**
+ * The garbage half of `npm run bench:check`, run by it in a child process under
+ * `node --trace-gc-nvp`: our HTTP/3 server and client in this one process, over loopback on the
+ * native socket (node:dgram where it is not available), 1 KiB POST → 1 KiB response. After a
+ * warm-up (3,000 sequential requests, then 10,000 with 100 in flight) it prints `GC-PROBE start`,
+ * runs 3,000 sequential and 20,000 pipelined requests, and prints `GC-PROBE end <requests>`.
+ * The parent sums what V8's scavenges promoted between the two lines.
+ *
+ * Plain JavaScript on the compiled library (`dist/cjs`, which `bench:check` builds first), not
+ * TypeScript through ts-node: the TypeScript compiler in the heap makes an old generation of
+ * ~125 MB, and with an old generation that large V8 promotes whole requests (see the README,
+ * "Performance"), which would hide the retention this probe is for.
+ */
+'use strict';
+const { lastValueFrom, reduce, switchMap } = require('rxjs');
+
+const { bindQuicSocket, ConnectionParams, connect$, listen$, serveHttp3 } = require('../../dist/cjs');
+const { napi } = require('../../dist/cjs/native/binding');
+
+const SEQUENTIAL = 3000;
+const PIPELINED = 20_000;
+const IN_FLIGHT = 100;
+
+async function main() {
+  const ca = napi.generateCertificate({ isCa: true, commonName: 'rxjs-quiche gc-probe CA', subjectAltNames: [] });
+  const leaf = napi.generateCertificate({ subjectAltNames: ['localhost', '127.0.0.1'], issuerCert: ca.cert, issuerKey: ca.key });
+  const body = Buffer.alloc(1024, 0x71);
+  const answer = Buffer.alloc(1024, 0x57);
+  const serverSocket = await bindQuicSocket({ address: '127.0.0.1', port: 0 });
+  const params = ConnectionParams.newServer({ disableClientIpValidation: true }, { certChain: leaf.cert + ca.cert, privateKey: leaf.key });
+  const served = listen$(serverSocket, params)
+    .pipe(
+      serveHttp3(async (request) => {
+        await lastValueFrom(request.body$, { defaultValue: null });
+        return { status: 200, body: answer };
+      }),
+    )
+    .subscribe();
+  const clientSocket = await bindQuicSocket({ address: '127.0.0.1', port: 0 });
+  const { port } = serverSocket.localAddress;
+  /** @type {import('../../dist/cjs').ClientH3Connection} */
+  const connection = await new Promise((resolve, reject) => {
+    connect$(clientSocket, 'localhost', { peer: { address: '127.0.0.1', port }, trust: { ca: ca.cert } }).subscribe({ next: resolve, error: reject });
+  });
+  const request = () =>
+    lastValueFrom(
+      connection.controller.request({ ':method': 'POST', ':path': '/' }, body).pipe(
+        switchMap((response) => response.body$),
+        reduce((n, chunk) => n + chunk.length, 0),
+      ),
+    );
+  /** @param {number} n */
+  const sequential = async (n) => {
+    for (let i = 0; i < n; i++) await request();
+  };
+  /** @param {number} n */
+  const pipelined = async (n) => {
+    let started = 0;
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (started++ < n) await request();
+      }),
+    );
+  };
+  await sequential(3000);
+  await pipelined(10_000);
+  console.log('GC-PROBE start');
+  await sequential(SEQUENTIAL);
+  await pipelined(PIPELINED);
+  console.log(`GC-PROBE end ${SEQUENTIAL + PIPELINED}`);
+  served.unsubscribe();
+  process.exit(0);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(2);
+});
