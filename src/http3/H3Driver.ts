@@ -154,7 +154,6 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
   protected controllerDone = false;
   /** The connection has closed (onConnClose ran or the driver was disposed). */
   protected disposed = false;
-  // The scheduled wake, while one is pending.
   // Inside processReads/processWrites: work queued now is handled by this turn, not a new wake.
   private inTurn = false;
   // Events, datagrams and stopped streams the current processReads handed on.

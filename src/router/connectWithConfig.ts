@@ -31,7 +31,7 @@ export interface ConnectOptions {
   readonly peer?: SocketAddress;
   /** Where counters go. Defaults to a new {@link DefaultMetrics}. */
   readonly metrics?: Metrics;
-  /** Runs the worker's coalesced steps. Defaults to `asapScheduler`. */
+  /** Runs the worker's coalesced steps. Defaults to a microtask per step (see `IoWorkerParams.stepScheduler`). */
   readonly stepScheduler?: SchedulerLike;
   /** Runs quiche's timers and the handshake timeout. Defaults to `asyncScheduler`. */
   readonly timerScheduler?: SchedulerLike;

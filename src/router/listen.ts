@@ -23,7 +23,7 @@ export interface ListenOptions {
   readonly metrics?: Metrics;
   /** Makes our connection IDs. Defaults to a {@link SimpleConnectionIdGenerator} (20 random bytes). */
   readonly cidGenerator?: ConnectionIdGenerator;
-  /** Runs the workers' coalesced steps. Defaults to `asapScheduler`. */
+  /** Runs the workers' coalesced steps. Defaults to a microtask per step (see `IoWorkerParams.stepScheduler`). */
   readonly stepScheduler?: SchedulerLike;
   /** Runs quiche's timers and handshake timeouts. Defaults to `asyncScheduler`. */
   readonly timerScheduler?: SchedulerLike;

@@ -6,10 +6,11 @@
  * Why: V8 links a `Map`'s old hash table to its new one whenever it rehashes, and a `Map` with
  * steady insertions and deletions rehashes all the time. Once one of its tables has reached the
  * old generation, the chain from that table keeps every table made since, and every value they
- * held, alive through young collections until the next full GC. A server's `Map` of streams with
- * 100 requests in flight made each scavenge copy ~2 MB and pause 6-7 ms, on both ends. A fresh
- * `Map` starts no chain, and these moves come often enough that a `Map` is seldom old enough to
- * have one: the same run promoted nothing. The moves cost O(1) per deletion, amortized.
+ * held, alive through young collections until the next full GC. In a plain Node process, a
+ * server's `Map` of streams with 100 requests in flight made each scavenge copy ~2 MB and pause
+ * 6-7 ms, on both ends. A fresh `Map` starts no chain, and these moves come often enough that a
+ * `Map` is seldom old enough to have one: the same run promoted nothing. The moves cost O(1) per
+ * deletion, amortized.
  *
  * Iterating (`values()`, `keys()`, `for...of`) walks the `Map` current when it began: an entry
  * added meanwhile may not be visited.
