@@ -83,7 +83,25 @@ function outsideLatin1(what: string, s: string): QuicError {
 }
 
 /**
+ * One decoded field: an {@link H3Header} made by a constructor rather than an object literal (see
+ * {@link decodeFieldSection}).
+ */
+class DecodedField implements H3Header {
+  constructor(
+    readonly name: string,
+    readonly value: string,
+  ) {}
+}
+
+/**
  * Decodes the section `pollEvents` wrote at `[start, end)` of `buf`.
+ *
+ * The list comes from `new Array()` and its fields from a constructor, not from `[]` and `{…}`
+ * literals: V8 tracks a literal's allocation site and, in a process whose heap is large, decided
+ * from a few samples to allocate these two sites' objects straight in the old generation (71,125 of
+ * 72,000 lists and 177,806 of 180,000 fields in a request loop, with 2 million live objects
+ * preloaded). Each request's dead header list then kept its young strings alive, and scavenges
+ * promoted ~330 KB per 1,000 requests instead of ~2.
  *
  * @param buf The bytes `pollEvents` filled.
  * @param start Where the section starts.
@@ -92,7 +110,7 @@ function outsideLatin1(what: string, s: string): QuicError {
  */
 export function decodeFieldSection(buf: Buffer, start: number, end: number): H3Header[] {
   const count = u32(buf, start);
-  const list: H3Header[] = [];
+  const list: H3Header[] = new Array<H3Header>();
   let at = start + 4;
   for (let i = 0; i < count && at < end; i++) {
     const nameLength = u32(buf, at);
@@ -101,7 +119,7 @@ export function decodeFieldSection(buf: Buffer, start: number, end: number): H3H
     const valueLength = u32(buf, at);
     const value = readString(buf, at + 4, valueLength);
     at += 4 + valueLength;
-    list.push({ name, value });
+    list.push(new DecodedField(name, value));
   }
   return list;
 }
