@@ -28,6 +28,10 @@ describe('ChurnMap', () => {
     expect(m.delete(0)).toBe(true);
     expect(m.has(0)).toBe(false);
     expect([...m]).toEqual([[4, 'c']]);
+    expect([...m.entries()]).toEqual([[4, 'c']]);
+    const seen: Array<[number, string]> = [];
+    m.forEach((value, key) => seen.push([key, value]));
+    expect(seen).toEqual([[4, 'c']]);
     m.clear();
     expect(m.size).toBe(0);
     expect([...m.values()]).toEqual([]);

@@ -68,6 +68,16 @@ export class ChurnMap<K, V> implements Iterable<[K, V]> {
     return this.map.keys();
   }
 
+  /** The entries, in insertion order. */
+  entries(): IterableIterator<[K, V]> {
+    return this.map.entries();
+  }
+
+  /** Calls `fn` for each entry, in insertion order. */
+  forEach(fn: (value: V, key: K) => void): void {
+    this.map.forEach((value, key) => fn(value, key));
+  }
+
   [Symbol.iterator](): IterableIterator<[K, V]> {
     return this.map.entries();
   }
