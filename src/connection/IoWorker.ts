@@ -127,8 +127,8 @@ export interface IoWorkerParams<C extends WorkerConnection> {
  * `waitForData` again. Unlike tokio-quiche, a step that took in fewer than two datagrams, and gave
  * the application something to read, leaves the flush (and the timer after it) to the end of the
  * event loop's turn (`flushScheduler`), so what the application does in reaction leaves in the same
- * datagram as the ACK. It moves through the
- * stages `handshake` → `running` → `closed` ({@link ConnectionStage}).
+ * datagram as the ACK. It moves through the stages `handshake` → `running` → `closed`
+ * ({@link ConnectionStage}).
  *
  * `run$()` emits `established` when the application starts, completes when the connection closes
  * cleanly (a local close, a peer's NO_ERROR close, the idle timeout) and errors with a

@@ -68,7 +68,7 @@ export class ServerHqDriver extends HqDriver {
   protected readonly isServer = true;
   private readonly streams = new ChurnMap<number, ServedStream>();
   // Streams with something new to write, and streams waiting for the peer's flow control.
-  // Replaced each turn, never cleared (see H3Driver: a cleared set keeps what it held alive).
+  // Replaced each turn, never cleared (see src/util/README.md: a cleared set keeps what it held alive).
   private pending = new Set<ServedStream>();
   private blocked = new Set<ServedStream>();
   private readonly events = new Subject<HqEvent>();

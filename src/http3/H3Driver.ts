@@ -126,10 +126,8 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
   protected qconn: H3QuicheConnection | null = null;
   /** Active streams by id. */
   protected readonly streams = new ChurnMap<number, H3Stream>();
-  // The per-turn sets below are replaced, never cleared: V8 links a cleared (or rehashed) table to
-  // its successor, so clearing a set that lives in the old generation keeps every table since, and
-  // every stream they held, alive through young collections until the next full GC. That made each
-  // scavenge copy ~0.4 MB and pause 1.5-3 ms in a request loop.
+  // The per-turn sets below are replaced each turn, never cleared: clearing a long-lived set keeps
+  // what it held alive through young collections (see src/util/README.md).
   // Streams with something to write now (frames, a body to pull, a shutdown to send).
   private pendingWrites = new Set<H3Stream>();
   // Streams waiting for flow control: retried at every turn, never a reason to wake.
@@ -245,7 +243,8 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
 
   /**
    * Emits when the application queued work since the last turn: a command, a response, body
-   * bytes, a reader's demand. A wake never comes inside a turn; the worker coalesces wakes into one step.
+   * bytes, a reader's demand. A wake never comes inside a turn; the worker coalesces wakes into one
+   * step.
    */
   waitForData(_qconn: H3QuicheConnection): Observable<void> {
     return this.wake$;
