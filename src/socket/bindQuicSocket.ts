@@ -19,9 +19,8 @@ export interface BindQuicSocketOptions {
   /** Where write errors are counted. */
   readonly metrics?: Metrics;
   /**
-   * Where the native socket is read: `'thread'` (the default) on a receive thread of its own,
-   * `'loop'` on Node's event loop. See `NativeUdpSocketOptions.receiveOn`. Ignored for
-   * `node:dgram`.
+   * Where the native socket is read: `'loop'` (the default) on Node's event loop, `'thread'` on a
+   * receive thread of its own. See `NativeUdpSocketOptions.receiveOn`. Ignored for `node:dgram`.
    */
   readonly receiveOn?: 'loop' | 'thread';
 }
