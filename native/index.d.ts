@@ -396,6 +396,13 @@ export declare class UdpSocket {
   /** The bound address. */
   localAddress(): SocketAddress
   /**
+   * The local address datagrams to `peer` leave from, as this socket's
+   * receives report it: on a socket bound to a wildcard address, the source
+   * address the kernel's routes pick for `peer` (IPv4-mapped on a
+   * dual-stack socket), with the bound port; otherwise the bound address.
+   */
+  localAddressFor(peer: SocketAddress): SocketAddress
+  /**
    * Sends the first `count` packets of a `send()` batch, laid back to back
    * in `out` with their lengths in `lengths`, to `to`. With `segmentSize`
    * > 0 the batch is uniform (all packets that size, the last maybe

@@ -30,14 +30,18 @@ use napi::Env;
 ///   unsupported); word 2: the peer index of the first new peer record;
 ///   word 3: new peer records `m`;
 /// - `n` triples: byte length, GRO segment size (0: one datagram), peer index;
-/// - `m` peer records: family (4 or 6), port, text length `L`, then the
-///   address text in `L` bytes padded to a word;
+/// - `m` peer records: family (4 or 6), port, text length `L`, local text
+///   length `K`, then the peer's address text in `L` bytes padded to a word,
+///   then in `K` bytes padded to a word the local address the peer sent to
+///   (only on a socket bound to a wildcard address, from IP_PKTINFO /
+///   IPV6_PKTINFO; `K` is 0 otherwise: the bound address);
 /// - the messages' bytes, back to back.
 ///
 /// Peer indexes refer to a table both sides keep: the receiver numbers each
-/// new sender and sends its address once, so a batch from known peers
-/// creates no address strings or objects. When the table is full it starts
-/// again at index 0 (the batch then re-sends its peers from index 0).
+/// new pair of sender and local address and sends their addresses once, so
+/// a batch from known peers creates no address strings or objects. When the
+/// table is full it starts again at index 0 (the batch then re-sends its
+/// peers from index 0).
 pub struct RecvBatch {
   bytes: Vec<u8>,
   /// Messages in the batch.
@@ -353,6 +357,36 @@ mod imp {
     }
   }
 
+  /// The local address datagrams to `peer` leave from: on a socket bound to
+  /// a wildcard address, the source address the kernel's routes pick for
+  /// `peer` (asked of a throwaway socket connected to it), in the socket's
+  /// family and with its port; otherwise, or if the routes have no answer,
+  /// the bound address.
+  pub fn local_addr_for(shared: &Shared, peer: SocketAddr) -> Result<SocketAddr> {
+    let bound = local_addr(shared.fd)?;
+    if !shared.pktinfo {
+      return Ok(bound);
+    }
+    let target = match peer {
+      SocketAddr::V4(v4) if shared.v6 => SocketAddr::V6(SocketAddrV6::new(v4.ip().to_ipv6_mapped(), v4.port(), 0, 0)),
+      SocketAddr::V6(_) if !shared.v6 => return Ok(bound),
+      p => p,
+    };
+    let family = if shared.v6 { libc::AF_INET6 } else { libc::AF_INET };
+    // SAFETY: a socket we create, connect, name and close here.
+    unsafe {
+      let fd = libc::socket(family, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+      if fd < 0 {
+        return Ok(bound);
+      }
+      let (ss, len) = to_sockaddr(&target);
+      let routed = libc::connect(fd, &ss as *const _ as *const libc::sockaddr, len) == 0;
+      let source = if routed { local_addr(fd).ok() } else { None };
+      libc::close(fd);
+      Ok(source.map_or(bound, |s| SocketAddr::new(s.ip(), bound.port())))
+    }
+  }
+
   /// A pacer's send time as a CLOCK_MONOTONIC time in nanoseconds for
   /// SCM_TXTIME, or `None` when it is not in the future (send at once).
   /// Rust's `Instant` is CLOCK_MONOTONIC on Linux but opaque, so the time is
@@ -656,7 +690,8 @@ mod imp {
     bufs: Vec<u8>,
     controls: Vec<u64>,
     last_ovfl: Option<u32>,
-    peers: std::collections::HashMap<SocketAddr, u32>,
+    /// Pairs of sender and local address (`None`: the bound one) by index.
+    peers: std::collections::HashMap<(SocketAddr, Option<std::net::IpAddr>), u32>,
   }
 
   /// Senders a receiver numbers before it starts its table again: enough for
@@ -720,8 +755,8 @@ mod imp {
     let peers_from = peers.len() as u32;
     // Per message: length, segment, peer index; then the new peers' records.
     let mut meta: Vec<u32> = Vec::with_capacity(3 * n);
-    let mut new_peers: Vec<SocketAddr> = Vec::new();
-    let mut last: Option<(SocketAddr, u32)> = None;
+    let mut new_peers: Vec<(SocketAddr, Option<std::net::IpAddr>)> = Vec::new();
+    let mut last: Option<((SocketAddr, Option<std::net::IpAddr>), u32)> = None;
     let mut drops = 0u32;
     // Each peer's destination address, noted for the sends (see Sources).
     let mut sources = if shared.pktinfo { Some(shared.sources.lock().unwrap()) } else { None };
@@ -761,41 +796,60 @@ mod imp {
         segment = 0;
       }
       let peer = from_sockaddr(&names[i]).unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+      // The local address as the socket's family names it, like its peers
+      // (IPv4-mapped on a dual-stack socket); only a wildcard bind asks.
+      let local = if shared.pktinfo {
+        local.map(|ip| match ip {
+          std::net::IpAddr::V4(v4) if shared.v6 => std::net::IpAddr::V6(v4.to_ipv6_mapped()),
+          ip => ip,
+        })
+      } else {
+        None
+      };
       if let (Some(table), Some(local)) = (sources.as_mut(), local) {
         if noted != Some((peer, local)) {
           table.note(peer, local);
           noted = Some((peer, local));
         }
       }
+      let pair = (peer, local);
       let index = match last {
-        Some((p, index)) if p == peer => index,
+        Some((p, index)) if p == pair => index,
         _ => {
           let next = peers.len() as u32;
-          let index = *peers.entry(peer).or_insert_with(|| {
-            new_peers.push(peer);
+          let index = *peers.entry(pair).or_insert_with(|| {
+            new_peers.push(pair);
             next
           });
-          last = Some((peer, index));
+          last = Some((pair, index));
           index
         }
       };
       meta.extend_from_slice(&[len as u32, segment, index]);
     }
     drop(sources);
-    let records: Vec<(u32, u16, String)> =
-      new_peers.iter().map(|p| (if p.is_ipv4() { 4 } else { 6 }, p.port(), p.ip().to_string())).collect();
-    let record_bytes: usize = records.iter().map(|(_, _, text)| 12 + text.len().next_multiple_of(4)).sum();
+    let records: Vec<(u32, u16, String, String)> = new_peers
+      .iter()
+      .map(|(p, local)| {
+        let local = local.map(|ip| ip.to_string()).unwrap_or_default();
+        (if p.is_ipv4() { 4 } else { 6 }, p.port(), p.ip().to_string(), local)
+      })
+      .collect();
+    let record_bytes: usize =
+      records.iter().map(|(_, _, text, local)| 16 + text.len().next_multiple_of(4) + local.len().next_multiple_of(4)).sum();
     let data: usize = meta.chunks(3).map(|m| m[0] as usize).sum();
     let mut bytes = Vec::with_capacity(16 + 12 * n + record_bytes + data);
     for word in [n as u32, drops, peers_from, records.len() as u32].iter().chain(meta.iter()) {
       bytes.extend_from_slice(&word.to_le_bytes());
     }
-    for (family, port, text) in &records {
-      for word in [*family, u32::from(*port), text.len() as u32] {
+    for (family, port, text, local) in &records {
+      for word in [*family, u32::from(*port), text.len() as u32, local.len() as u32] {
         bytes.extend_from_slice(&word.to_le_bytes());
       }
-      bytes.extend_from_slice(text.as_bytes());
-      bytes.resize(bytes.len().next_multiple_of(4), 0);
+      for part in [text, local] {
+        bytes.extend_from_slice(part.as_bytes());
+        bytes.resize(bytes.len().next_multiple_of(4), 0);
+      }
     }
     for i in 0..n {
       let len = msgs[i].msg_len as usize;
@@ -932,6 +986,25 @@ impl UdpSocket {
     }
     #[cfg(not(target_os = "linux"))]
     unreachable!()
+  }
+
+  /// The local address datagrams to `peer` leave from, as this socket's
+  /// receives report it: on a socket bound to a wildcard address, the source
+  /// address the kernel's routes pick for `peer` (IPv4-mapped on a
+  /// dual-stack socket), with the bound port; otherwise the bound address.
+  #[napi(catch_unwind)]
+  pub fn local_address_for(&self, peer: SocketAddress) -> Result<SocketAddress> {
+    #[cfg(target_os = "linux")]
+    {
+      let peer = peer.parse()?;
+      let inner = self.inner.lock().unwrap();
+      Ok(imp::local_addr_for(&inner.shared, peer)?.into())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+      let _ = peer;
+      unreachable!()
+    }
   }
 
   /// Sends the first `count` packets of a `send()` batch, laid back to back

@@ -344,6 +344,13 @@ onLinux.each(receiveModes)('NativeUdpSocket, receiving on the %s', (receiveOn) =
         const peerOf = (i: number): Incoming => messages.find((m) => m.peer.port === clients[i]!.address().port)!;
         // The peer as the socket's family names it (IPv4-mapped on a dual-stack socket).
         expect(peerOf(0).peer.address).toBe(mapped);
+        // Each datagram's local address is the one its peer dialled, named the same way.
+        const family = wildcard === '::' ? 'IPv6' : 'IPv4';
+        const named = (ip: string): string => (wildcard === '::' ? `::ffff:${ip}` : ip);
+        expect(peerOf(0).local).toEqual({ address: named(dialled[0]!), port, family });
+        expect(peerOf(1).local).toEqual({ address: named(dialled[1]!), port, family });
+        // A client's local end for a peer: the address the routes pick for it.
+        expect(n.localAddressFor!({ address: '127.0.0.1', port: 9 })).toEqual({ address: named('127.0.0.1'), port, family });
 
         const replies = clients.map(
           (c) =>
@@ -372,9 +379,14 @@ onLinux.each(receiveModes)('NativeUdpSocket, receiving on the %s', (receiveOn) =
     },
   );
 
-  it('does not use packet info on a socket bound to one address', async () => {
+  it('does not use packet info on a socket bound to one address, and reports that address as local', async () => {
     const n = await native();
     expect(n.capabilities.pktinfo).toBe(false);
+    expect(n.localAddressFor).toBeUndefined();
+    const a = await native();
+    const got = receive(n, 1);
+    a.sender.sendTo(Buffer.from('x'), n.localAddress);
+    expect((await got).messages[0]!.local).toEqual(n.localAddress);
   });
 
   it('survives close() and pause() from inside its own batch callback, and receives again after resume', async () => {

@@ -14,6 +14,7 @@ import { callNative } from '../native/errors';
 import type { ConnectionParams } from '../settings/ConnectionParams';
 import { resolveKeylogFile } from '../settings/QuicSettings';
 import { clientConfigs } from '../settings/ClientConfigCache';
+import { clientPath } from '../socket/clientPath';
 import { fromDgramSocket } from '../socket/fromDgramSocket';
 import type { SocketAddress } from '../socket/Incoming';
 import type { QuicSocket } from '../socket/QuicSocket';
@@ -70,14 +71,15 @@ export function connectWithConfig$(
   return defer(() => {
     const metrics = options.metrics ?? new DefaultMetrics();
     const quicSocket = 'incoming$' in socket ? socket : fromDgramSocket(socket, metrics);
-    const peer = options.peer ?? connectedPeer(socket);
+    // Both ends as the socket will name them on the answers (quiche drops packets of no known path).
+    const { local, peer } = clientPath(quicSocket, options.peer ?? connectedPeer(socket));
     const config = clientConfigs.get(params);
     const settings = params.settings;
     // The client's IDs, first and spare, come from one generator of 20-byte IDs.
     const generator = new SimpleConnectionIdGenerator();
     const scid = generator.newConnectionId();
     const conn = callNative(() =>
-      napi.Connection.connect(host ?? params.serverName ?? null, scid, quicSocket.localAddress, peer, config, params.session ?? null),
+      napi.Connection.connect(host ?? params.serverName ?? null, scid, local, peer, config, params.session ?? null),
     );
     const keylogFile = resolveKeylogFile(settings);
     const logs = openConnectionLogs(conn, {
@@ -104,7 +106,7 @@ export function connectWithConfig$(
       conn,
       inbox,
       sender: quicSocket.sender,
-      localAddr: quicSocket.localAddress,
+      localAddr: local,
       peerAddr: peer,
       handshakeInfo: new HandshakeInfo(timerScheduler ? timerScheduler.now() : Date.now(), settings.handshakeTimeout),
       metrics,

@@ -16,7 +16,10 @@ export interface Incoming {
   readonly buf: Uint8Array;
   /** Who sent it. */
   readonly peer: SocketAddress;
-  /** The local address it arrived on. */
+  /**
+   * The local address it arrived on: the bound address, or on a native socket bound to a wildcard
+   * address (`0.0.0.0`, `::`) the one the peer sent to (IPv4-mapped on a dual-stack socket).
+   */
   readonly local: SocketAddress;
   /** When it was received, in milliseconds (`performance.now()` or the scheduler's `now()`). */
   readonly rxTime: number;

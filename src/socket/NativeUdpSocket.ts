@@ -3,6 +3,7 @@ import { Observable, share } from 'rxjs';
 import { QuicError } from '../errors/QuicError';
 import type { Metrics } from '../metrics/Metrics';
 import { napi } from '../native/binding';
+import { callNative } from '../native/errors';
 import type { DatagramSender } from './DatagramSender';
 import type { Incoming, SocketAddress } from './Incoming';
 import { IncomingBurst } from './IncomingBurst';
@@ -103,11 +104,12 @@ class NativeSender implements DatagramSender {
  * the socket keeps Node's event loop alive like a bound `node:dgram` socket, unless `unref()` was
  * called. `close()` stops receiving and closes the socket.
  *
- * `local` is the bound address: a socket bound to a wildcard address reports the wildcard, as
- * `fromDgramSocket` does, and quiche keeps one path per peer. Such a socket does learn (IP_PKTINFO,
- * {@link SocketCapabilities.pktinfo}) which of the host's addresses each peer sent to, and
- * everything it sends that peer leaves from that address, so a client that dialled a secondary
- * address recognizes the answers.
+ * `local` is the bound address, except on a socket bound to a wildcard address (`0.0.0.0`, `::`):
+ * that one learns (IP_PKTINFO, {@link SocketCapabilities.pktinfo}) which of the host's addresses
+ * each peer sent to and reports it as `local` (IPv4-mapped on a dual-stack socket), so quiche's path
+ * names the address the peer dialled; everything it sends that peer leaves from that address, so a
+ * client that dialled a secondary address recognizes the answers. A client connection on such a
+ * socket takes as its local end the address the routes pick for its server (`localAddressFor`).
  *
  * ## Example
  * ```ts
@@ -179,7 +181,7 @@ export function createNativeUdpSocket(
   let deliver: ((batch: Buffer) => void) | null = null;
   // The receiver's table of senders by index (see readRecvBatch), kept as long as the receiver:
   // across subscriptions, as the receiver is paused and resumed, not restarted.
-  const peers: SocketAddress[] = [];
+  const senders: RecvPeerTable = { peers: [], locals: [] };
   // The addon's receiver (the loop's watcher or the thread's callback) is unref'd, so a JavaScript
   // handle holds the event loop open while receiving; `ref()`/`unref()` toggle it as dgram's do.
   let refed = true;
@@ -202,8 +204,8 @@ export function createNativeUdpSocket(
     const burst = new IncomingBurst(subscriber);
     const onBatch = (batch: Buffer): void => {
       const rxTime = performance.now();
-      readRecvBatch(batch, peers, (buf, peer, gro) =>
-        burst.push(gro > 0 ? { buf, peer, local: localAddress, rxTime, gro } : { buf, peer, local: localAddress, rxTime }),
+      readRecvBatch(batch, senders, localAddress.port, (buf, peer, local = localAddress, gro) =>
+        burst.push(gro > 0 ? { buf, peer, local, rxTime, gro } : { buf, peer, local, rxTime }),
       );
     };
     const onClose = (): void => {
@@ -237,6 +239,8 @@ export function createNativeUdpSocket(
     incoming$,
     sender: new NativeSender(socket, capabilities.gso, metrics),
     localAddress,
+    // A wildcard bind reports each datagram's destination as its `local`: ask the routes.
+    ...(capabilities.pktinfo ? { localAddressFor: (peer: SocketAddress) => callNative(() => socket.localAddressFor(peer)) } : {}),
     capabilities,
     stats: () => socket.stats(),
     close(): void {
@@ -261,33 +265,52 @@ export function createNativeUdpSocket(
 }
 
 /**
+ * The receiver's table of senders, kept in step with the addon's (see `RecvBatch` in
+ * `native/src/udp.rs`): by index, each sender's address, and the local address it sent to where
+ * the socket learns it (bound to a wildcard address), `undefined` where that is the bound one.
+ */
+export interface RecvPeerTable {
+  readonly peers: SocketAddress[];
+  readonly locals: Array<SocketAddress | undefined>;
+}
+
+/**
  * Reads one receive batch of the addon (one Buffer; the layout is documented on the addon's
- * `RecvBatch`): updates `peers`, the table of senders by index the receiver keeps in step with
- * its own, and calls `onMessage` for each message with a view of its bytes (no copy) and its GRO
- * segment size (0: one datagram). A sender's address object is made once, when it is new.
+ * `RecvBatch`): updates `table` and calls `onMessage` for each message with a view of its bytes (no
+ * copy), its sender, the local address it was sent to (`undefined`: the bound address) and its GRO
+ * segment size (0: one datagram). A sender's address objects are made once, when it is new, with
+ * `localPort` as the local address's port.
  */
 export function readRecvBatch(
   batch: Buffer,
-  peers: SocketAddress[],
-  onMessage: (buf: Buffer, peer: SocketAddress, gro: number) => void,
+  table: RecvPeerTable,
+  localPort: number,
+  onMessage: (buf: Buffer, peer: SocketAddress, local: SocketAddress | undefined, gro: number) => void,
 ): void {
+  const { peers, locals } = table;
   const n = batch.readUInt32LE(0);
   const newPeers = batch.readUInt32LE(12);
   let offset = 16 + 12 * n;
   if (newPeers > 0) {
-    peers.length = batch.readUInt32LE(8);
+    peers.length = locals.length = batch.readUInt32LE(8);
     for (let j = 0; j < newPeers; j++) {
       const family = batch.readUInt32LE(offset) === 6 ? 'IPv6' : 'IPv4';
       const port = batch.readUInt32LE(offset + 4);
       const length = batch.readUInt32LE(offset + 8);
-      peers.push({ address: batch.toString('latin1', offset + 12, offset + 12 + length), port, family });
-      offset += 12 + ((length + 3) & ~3);
+      const localLength = batch.readUInt32LE(offset + 12);
+      offset += 16;
+      peers.push({ address: batch.toString('latin1', offset, offset + length), port, family });
+      offset += (length + 3) & ~3;
+      // The local address is in the socket's family, as the peer is.
+      locals.push(localLength > 0 ? { address: batch.toString('latin1', offset, offset + localLength), port: localPort, family } : undefined);
+      offset += (localLength + 3) & ~3;
     }
   }
   for (let i = 0; i < n; i++) {
     const w = 16 + 12 * i;
     const length = batch.readUInt32LE(w);
-    onMessage(batch.subarray(offset, offset + length), peers[batch.readUInt32LE(w + 8)]!, batch.readUInt32LE(w + 4));
+    const index = batch.readUInt32LE(w + 8);
+    onMessage(batch.subarray(offset, offset + length), peers[index]!, locals[index], batch.readUInt32LE(w + 4));
     offset += length;
   }
 }

@@ -18,6 +18,13 @@ export interface QuicSocket {
   readonly sender: DatagramSender;
   /** The address the socket is bound to. */
   readonly localAddress: SocketAddress;
+  /**
+   * The local address that datagrams to `peer` leave from, as this socket's `Incoming.local` will
+   * report it for that peer's answers: what a client connection takes as its path's local end.
+   * Absent where that is always `localAddress` (every socket but a native one bound to a wildcard
+   * address, which asks the kernel's routes).
+   */
+  readonly localAddressFor?: (peer: SocketAddress) => SocketAddress;
   /** What the socket can do; see {@link SocketCapabilities}. */
   readonly capabilities: SocketCapabilities;
 }
