@@ -6,6 +6,7 @@ import { QuicError } from '../errors/QuicError';
 import type { napi, QuicheConnection } from '../native/binding';
 import { fromNativeError } from '../native/errors';
 import { ChurnMap } from '../util/ChurnMap';
+import { TurnList } from '../util/TurnList';
 import { HqDriver, sharedHqRecvBuffer } from './HqDriver';
 import { formatHqRequest } from './hqRequestLine';
 import { HQ_REQUEST_CANCELLED } from './hqWireCodes';
@@ -19,6 +20,8 @@ interface PendingRequest {
   written: number;
   // Unsubscribed before the end: the stream is shut down at the next turn.
   cancelled: boolean;
+  // In the driver's list of requests to write (see TurnList).
+  inToWrite: number;
 }
 
 /**
@@ -47,7 +50,7 @@ export class ClientHqDriver extends HqDriver {
   // On a stream, by stream id.
   private readonly active = new ChurnMap<number, PendingRequest>();
   // Requests with request bytes still to write, or a cancellation to send.
-  private readonly toWrite = new Set<PendingRequest>();
+  private readonly toWrite = new TurnList<PendingRequest>('inToWrite');
   private nextStreamId = 0;
   private closing = false;
 
@@ -80,7 +83,7 @@ export class ClientHqDriver extends HqDriver {
         subscriber.error(new QuicError('ConnectionClosed', 'the hq-interop connection is closed'));
         return undefined;
       }
-      const r: PendingRequest = { line, subscriber, streamId: null, written: 0, cancelled: false };
+      const r: PendingRequest = { line, subscriber, streamId: null, written: 0, cancelled: false, inToWrite: 0 };
       this.queue.push(r);
       this.signal();
       return () => this.cancel(r);
@@ -169,7 +172,7 @@ export class ClientHqDriver extends HqDriver {
   // ---- Writes ----------------------------------------------------------------------------------
 
   protected writeStreams(qconn: QuicheConnection): boolean {
-    for (const r of [...this.toWrite]) this.writeRequest(qconn, r);
+    for (const r of this.toWrite.take()) this.writeRequest(qconn, r);
     // Open streams while the server allows more; the rest wait for its MAX_STREAMS.
     while (this.queue.length > 0 && peerStreamsLeft(qconn) > 0) {
       const r = this.queue.shift()!;

@@ -7,6 +7,7 @@ import { OutboundBody } from '../http3/OutboundBody';
 import type { napi, QuicheConnection } from '../native/binding';
 import { fromNativeError } from '../native/errors';
 import { ChurnMap } from '../util/ChurnMap';
+import { TurnList } from '../util/TurnList';
 import { HqDriver, sharedHqRecvBuffer } from './HqDriver';
 import type { HqEvent } from './HqEvent';
 import type { HqBodyInit, HqHandler, HqRequest } from './HqRequest';
@@ -35,6 +36,9 @@ interface ServedStream {
   // Codes of a STOP_SENDING / RESET_STREAM to send at the next turn.
   stopCode: number | null;
   resetCode: number | null;
+  // In the driver's per-turn lists (see TurnList).
+  inPending: number;
+  inBlocked: number;
 }
 
 /**
@@ -67,10 +71,10 @@ interface ServedStream {
 export class ServerHqDriver extends HqDriver {
   protected readonly isServer = true;
   private readonly streams = new ChurnMap<number, ServedStream>();
-  // Streams with something new to write, and streams waiting for the peer's flow control.
-  // Replaced each turn, never cleared (see src/util/README.md: a cleared set keeps what it held alive).
-  private pending = new Set<ServedStream>();
-  private blocked = new Set<ServedStream>();
+  // Streams with something new to write, and streams waiting for the peer's flow control: per-turn
+  // lists without hash tables (see src/util/README.md: a driver's Sets kept what they held alive).
+  private readonly pending = new TurnList<ServedStream>('inPending');
+  private readonly blocked = new TurnList<ServedStream>('inBlocked');
   private readonly events = new Subject<HqEvent>();
 
   /** What happens to each stream; completes when the connection is gone. */
@@ -255,11 +259,8 @@ export class ServerHqDriver extends HqDriver {
   // ---- Writes ----------------------------------------------------------------------------------
 
   protected writeStreams(qconn: QuicheConnection): boolean {
-    const streams = [...this.pending];
-    for (const s of this.blocked) if (!this.pending.has(s)) streams.push(s);
-    this.pending = new Set();
-    this.blocked = new Set();
-    for (const s of streams) this.flush(qconn, s);
+    for (const s of this.blocked.take()) this.pending.add(s);
+    for (const s of this.pending.take()) this.flush(qconn, s);
     return this.pending.size > 0;
   }
 
@@ -385,6 +386,8 @@ function newStream(id: number): ServedStream {
     writeDone: false,
     stopCode: null,
     resetCode: null,
+    inPending: 0,
+    inBlocked: 0,
   };
 }
 

@@ -69,6 +69,8 @@ export class DatagramFlow implements H3DatagramFlow {
   droppedOutgoing = 0;
   /** Datagrams waiting for the worker's turn, prefix included. */
   readonly outgoing: Uint8Array[] = [];
+  /** In the driver's list of flows with datagrams to send (see `TurnList`). */
+  inPendingDatagrams = 0;
   private readonly queue: Uint8Array[] = [];
   private subscriber: Subscriber<Uint8Array> | null = null;
   private closed = false;

@@ -12,6 +12,7 @@ import { napi, type QuicheConnection } from '../native/binding';
 import { fromNativeError } from '../native/errors';
 import { resolveHttp3Settings, toH3ConfigOptions, type Http3Settings } from '../settings/Http3Settings';
 import { ChurnMap } from '../util/ChurnMap';
+import { TurnList } from '../util/TurnList';
 import { BatchedH3Connection } from './BatchedH3Connection';
 import type { H3Command } from './H3Command';
 import type { H3ConnectionFactory, H3ConnectionLike, H3QuicheConnection } from './H3ConnectionLike';
@@ -126,14 +127,14 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
   protected qconn: H3QuicheConnection | null = null;
   /** Active streams by id. */
   protected readonly streams = new ChurnMap<number, H3Stream>();
-  // The per-turn sets below are replaced each turn, never cleared: clearing a long-lived set keeps
-  // what it held alive through young collections (see src/util/README.md).
+  // The per-turn lists below are TurnLists, not Sets: a driver's Sets, cleared or replaced every
+  // turn, kept what they held alive through young collections (see src/util/README.md).
   // Streams with something to write now (frames, a body to pull, a shutdown to send).
-  private pendingWrites = new Set<H3Stream>();
+  private readonly pendingWrites = new TurnList<H3Stream>('inPendingWrites');
   // Streams waiting for flow control: retried at every turn, never a reason to wake.
-  private blockedWrites = new Set<H3Stream>();
+  private readonly blockedWrites = new TurnList<H3Stream>('inBlockedWrites');
   // Streams whose reader asked for data.
-  private readDemand = new Set<H3Stream>();
+  private readonly readDemand = new TurnList<H3Stream>('inReadDemand');
   // Commands for the next turn, in order.
   private readonly commands: DriverCommand[] = [];
   // The first command waits for the control stream's flow control: packets will bring the retry.
@@ -144,7 +145,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
   /** HTTP/3 datagram flows (RFC 9297) by flow id. */
   protected readonly flows = new ChurnMap<number, DatagramFlow>();
   // Flows with datagrams to send.
-  private pendingDatagrams = new Set<DatagramFlow>();
+  private readonly pendingDatagrams = new TurnList<DatagramFlow>('inPendingDatagrams');
   private unrouted = 0;
   // Flows opened by a datagram alone, bounded by MAX_AUTONOMOUS_FLOWS.
   private autonomousFlows = 0;
@@ -312,10 +313,8 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
     this.beforeWrites(qconn);
     if (this.readDemand.size > 0) {
       // A snapshot: reading hands chunks to readers, who may ask again (for the next turn).
-      const demand = this.readDemand;
-      this.readDemand = new Set();
       let read = false;
-      for (const s of demand) {
+      for (const s of this.readDemand.take()) {
         if (this.streams.get(s.id) === s && s.readable) read = this.readBody(qconn, s) || read;
       }
       // quiche reports a stream's FIN (and its trailers) only once its body has been read.
@@ -325,11 +324,9 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
     // (RFC 9218): quiche orders what it has buffered, but when the congestion window limits what it
     // takes, whoever writes first gets the room.
     if (this.pendingWrites.size + this.blockedWrites.size > 0) {
-      const writes = [...this.pendingWrites];
-      for (const s of this.blockedWrites) if (!this.pendingWrites.has(s)) writes.push(s);
+      for (const s of this.blockedWrites.take()) this.pendingWrites.add(s);
+      const writes = this.pendingWrites.take();
       if (writes.length > 1) writes.sort((a, b) => a.urgency - b.urgency);
-      this.pendingWrites = new Set();
-      this.blockedWrites = new Set();
       for (const s of writes) this.flushStream(qconn, s);
     }
     this.sendDatagrams(qconn);
@@ -858,9 +855,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
   /** Sends the flows' queued datagrams; what quiche does not take is dropped (and counted). */
   private sendDatagrams(qconn: H3QuicheConnection): void {
     if (this.pendingDatagrams.size === 0) return;
-    const flows = this.pendingDatagrams;
-    this.pendingDatagrams = new Set();
-    for (const flow of flows) {
+    for (const flow of this.pendingDatagrams.take()) {
       for (const d of flow.outgoing) {
         let sent: boolean;
         try {

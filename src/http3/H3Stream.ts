@@ -71,6 +71,12 @@ export class H3Stream {
   flow: DatagramFlow | null = null;
   /** Client: header sections of 1xx responses so far. */
   readonly informational: H3Header[][] = [];
+  /** In the driver's list of streams with writes pending (see `TurnList`). */
+  inPendingWrites = 0;
+  /** In the driver's list of streams quiche would not take more from, retried next turn. */
+  inBlockedWrites = 0;
+  /** In the driver's list of streams whose readers want more. */
+  inReadDemand = 0;
 
   /**
    * @param id The stream id.
