@@ -140,11 +140,11 @@ for (const [name, better] of rows) {
   if (worse) failed++;
   console.log(`${worse ? '✕' : '✓'} ${name.padEnd(20)} ${String(now).padStart(10)}  (baseline ${was}, ${better} is better)`);
 }
-// The large heap gets up to LARGE_HEAP_TRIES processes: in about one of eight, V8 pretenures an
-// allocation site at a full GC that falls while the connection is being set up, and every scavenge
-// then promotes ~5.5 MB per 1,000 requests, our code or not (it happened at ba364ab too, with
-// either receiver; never in 12 runs with --no-allocation-site-pretenuring). The best of the tries
-// is what our code leaves; every try is printed.
+// The large heap gets up to LARGE_HEAP_TRIES processes: now and then (from 3 runs in 5 to none in
+// 36, with either receiver), V8 pretenures an allocation site at a full GC that falls while the
+// connection is being set up, and every scavenge then promotes ~5.5 MB per 1,000 requests (never
+// in 12 runs with --no-allocation-site-pretenuring; which site is not found yet). The best of the
+// tries is what our code leaves; every try is printed.
 const LARGE_HEAP_TRIES = 3;
 const ceilings: Array<[string, string[], number]> = [
   ['promotedKbPer1kReq', [], 1],
