@@ -172,7 +172,7 @@ export class ClientHqDriver extends HqDriver {
   // ---- Writes ----------------------------------------------------------------------------------
 
   protected writeStreams(qconn: QuicheConnection): boolean {
-    for (const r of this.toWrite.take()) this.writeRequest(qconn, r);
+    this.toWrite.drain((r) => this.writeRequest(qconn, r));
     // Open streams while the server allows more; the rest wait for its MAX_STREAMS.
     while (this.queue.length > 0 && peerStreamsLeft(qconn) > 0) {
       const r = this.queue.shift()!;

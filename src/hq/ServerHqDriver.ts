@@ -259,8 +259,8 @@ export class ServerHqDriver extends HqDriver {
   // ---- Writes ----------------------------------------------------------------------------------
 
   protected writeStreams(qconn: QuicheConnection): boolean {
-    for (const s of this.blocked.take()) this.pending.add(s);
-    for (const s of this.pending.take()) this.flush(qconn, s);
+    this.blocked.drain((s) => this.pending.add(s));
+    this.pending.drain((s) => this.flush(qconn, s));
     return this.pending.size > 0;
   }
 

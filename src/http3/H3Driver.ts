@@ -314,9 +314,9 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
     if (this.readDemand.size > 0) {
       // A snapshot: reading hands chunks to readers, who may ask again (for the next turn).
       let read = false;
-      for (const s of this.readDemand.take()) {
+      this.readDemand.drain((s) => {
         if (this.streams.get(s.id) === s && s.readable) read = this.readBody(qconn, s) || read;
-      }
+      });
       // quiche reports a stream's FIN (and its trailers) only once its body has been read.
       if (read) this.pollAll(qconn);
     }
@@ -324,10 +324,8 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
     // (RFC 9218): quiche orders what it has buffered, but when the congestion window limits what it
     // takes, whoever writes first gets the room.
     if (this.pendingWrites.size + this.blockedWrites.size > 0) {
-      for (const s of this.blockedWrites.take()) this.pendingWrites.add(s);
-      const writes = this.pendingWrites.take();
-      if (writes.length > 1) writes.sort((a, b) => a.urgency - b.urgency);
-      for (const s of writes) this.flushStream(qconn, s);
+      this.blockedWrites.drain((s) => this.pendingWrites.add(s));
+      this.pendingWrites.drain((s) => this.flushStream(qconn, s), byUrgency);
     }
     this.sendDatagrams(qconn);
     this.closeIfIdle(qconn);
@@ -855,7 +853,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
   /** Sends the flows' queued datagrams; what quiche does not take is dropped (and counted). */
   private sendDatagrams(qconn: H3QuicheConnection): void {
     if (this.pendingDatagrams.size === 0) return;
-    for (const flow of this.pendingDatagrams.take()) {
+    this.pendingDatagrams.drain((flow) => {
       for (const d of flow.outgoing) {
         let sent: boolean;
         try {
@@ -866,7 +864,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
         if (!sent) flow.droppedOutgoing++;
       }
       flow.outgoing.length = 0;
-    }
+    });
   }
 
   /** Sends a stream's pending shutdowns and frames, pulling its body while quiche takes more. */
@@ -1074,4 +1072,9 @@ function shutdown(qconn: H3QuicheConnection, streamId: number, direction: 'read'
   } catch {
     // The stream is already closed in that direction.
   }
+}
+
+/** The most urgent first (RFC 9218: a lower urgency is more urgent). */
+function byUrgency(a: H3Stream, b: H3Stream): number {
+  return a.urgency - b.urgency;
 }

@@ -8,7 +8,7 @@ export type MarkField<T> = { [K in keyof T]: T[K] extends number ? K : never }[k
 /**
  * A driver's work list for its next turn (streams with writes pending, streams whose readers want
  * more, flows with datagrams queued): a `Set` with no hash table. Each item is listed at most once
- * until the list is taken, in the order of insertion as in a `Set`; membership lives in a numeric
+ * until the list is drained, in the order of insertion as in a `Set`; membership lives in a numeric
  * field of the item that this list alone writes (`mark`), and the items in an array.
  *
  * Why not a `Set`: a driver outlives millions of turns, and a `Set` per turn (or one `Set`,
@@ -17,11 +17,17 @@ export type MarkField<T> = { [K in keyof T]: T[K] extends number ? K : never }[k
  * promoted the turns' tables and the streams they held (~0.5 MB each with 100 requests in flight,
  * 5.5 MB in a process with a large heap) until the next full GC. An array and a flag make none.
  *
- * `delete` only clears the item's mark; `take` leaves out the places whose item is no longer
+ * `delete` only clears the item's mark; `drain` leaves out the places whose item is no longer
  * marked with them.
  */
 export class TurnList<T extends object> {
+  // Where items are listed.
   private items: T[] = [];
+  // The array the last drain worked through, emptied, for the next list; null while a drain is
+  // working through it. So a list allocates nothing per turn: an array made per turn is one V8
+  // may decide to allocate straight in the old generation (after a full GC found the current one
+  // alive), and each such list would keep its streams alive through young collections.
+  private spare: T[] | null = [];
   private count = 0;
 
   /** @param mark The item's numeric field that says where it is listed; only this list writes it. */
@@ -48,34 +54,43 @@ export class TurnList<T extends object> {
   delete(item: T): boolean {
     if ((item[this.mark] as number) === 0) return false;
     (item[this.mark] as number) = 0;
-    // Nothing listed: drop the unlisted places now rather than at the next take.
-    if (--this.count === 0) this.items = [];
+    // Nothing listed: drop the unlisted places now rather than at the next drain.
+    if (--this.count === 0) this.items.length = 0;
     return true;
   }
 
   /**
-   * The listed items, in the order they were listed, and an empty list from now on: items listed
-   * while the caller works through them are for the next turn.
+   * Unlists every listed item and calls `each` with it, in the order they were listed (or sorted
+   * by `order`). Items listed meanwhile (an item asking again) are for the next drain; an item
+   * deleted meanwhile is still called.
    */
-  take(): T[] {
+  drain(each: (item: T) => void, order?: (a: T, b: T) => number): void {
     const listed = this.items;
-    this.items = [];
-    const taken: T[] = [];
+    let kept = 0;
     for (let i = 0; i < listed.length; i++) {
       const item = listed[i]!;
       // A place whose item was deleted (and maybe listed again further on) is skipped.
       if (item[this.mark] !== i + 1) continue;
       (item[this.mark] as number) = 0;
-      taken.push(item);
+      listed[kept++] = item;
     }
+    listed.length = kept;
+    this.items = this.spare ?? [];
+    this.spare = null;
     this.count = 0;
-    return taken;
+    if (order !== undefined && kept > 1) listed.sort(order);
+    try {
+      for (let i = 0; i < kept; i++) each(listed[i]!);
+    } finally {
+      listed.length = 0;
+      this.spare = listed;
+    }
   }
 
   /** Unlists every item. */
   clear(): void {
     for (const item of this.items) (item[this.mark] as number) = 0;
-    this.items = [];
+    this.items.length = 0;
     this.count = 0;
   }
 }
