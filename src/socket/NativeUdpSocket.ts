@@ -144,7 +144,7 @@ export interface NativeUdpSocketOptions {
    * queues each batch to the JavaScript thread, so reading and copying overlap with JavaScript
    * work, at the price of a second wake-up per batch (the thread's, then the event loop's). On the
    * 2-vCPU benchmark machine the loop halved a sequential round trip's median (0.17–0.24 against
-   * 0.41–0.44 ms) and took 10–28% less server CPU per request and per GiB; the thread can still
+   * 0.41–0.44 ms) and took 5–28% less server CPU per request and per GiB; the thread can still
    * pay off where the JavaScript thread is busy for long stretches and cores are spare.
    * Defaults to `'loop'`.
    */
