@@ -357,6 +357,15 @@ mod imp {
     }
   }
 
+  /// `ip` as a socket of the given family names it: an IPv4 address is
+  /// IPv4-mapped (`::ffff:a.b.c.d`) on an IPv6 (dual-stack) socket.
+  fn in_family(ip: std::net::IpAddr, v6: bool) -> std::net::IpAddr {
+    match ip {
+      std::net::IpAddr::V4(v4) if v6 => std::net::IpAddr::V6(v4.to_ipv6_mapped()),
+      ip => ip,
+    }
+  }
+
   /// The local address datagrams to `peer` leave from: on a socket bound to
   /// a wildcard address, the source address the kernel's routes pick for
   /// `peer` (asked of a throwaway socket connected to it), in the socket's
@@ -367,11 +376,10 @@ mod imp {
     if !shared.pktinfo {
       return Ok(bound);
     }
-    let target = match peer {
-      SocketAddr::V4(v4) if shared.v6 => SocketAddr::V6(SocketAddrV6::new(v4.ip().to_ipv6_mapped(), v4.port(), 0, 0)),
-      SocketAddr::V6(_) if !shared.v6 => return Ok(bound),
-      p => p,
-    };
+    if peer.is_ipv6() && !shared.v6 {
+      return Ok(bound);
+    }
+    let target = SocketAddr::new(in_family(peer.ip(), shared.v6), peer.port());
     let family = if shared.v6 { libc::AF_INET6 } else { libc::AF_INET };
     // SAFETY: a socket we create, connect, name and close here.
     unsafe {
@@ -494,12 +502,12 @@ mod imp {
       if !self.pktinfo {
         return None;
       }
+      // The table holds addresses in the socket's family (see `in_family`).
       let local = *self.sources.lock().unwrap().by_peer.get(&peer_key(to))?;
-      Some(match (local, self.v6) {
-        (std::net::IpAddr::V4(ip), false) => Source::V4(ip),
-        (std::net::IpAddr::V4(ip), true) => Source::V6(ip.to_ipv6_mapped()),
-        (std::net::IpAddr::V6(ip), true) => Source::V6(ip),
-        (std::net::IpAddr::V6(_), false) => return None,
+      Some(match local {
+        std::net::IpAddr::V4(ip) if !self.v6 => Source::V4(ip),
+        std::net::IpAddr::V6(ip) if self.v6 => Source::V6(ip),
+        _ => return None,
       })
     }
 
@@ -796,16 +804,8 @@ mod imp {
         segment = 0;
       }
       let peer = from_sockaddr(&names[i]).unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-      // The local address as the socket's family names it, like its peers
-      // (IPv4-mapped on a dual-stack socket); only a wildcard bind asks.
-      let local = if shared.pktinfo {
-        local.map(|ip| match ip {
-          std::net::IpAddr::V4(v4) if shared.v6 => std::net::IpAddr::V6(v4.to_ipv6_mapped()),
-          ip => ip,
-        })
-      } else {
-        None
-      };
+      // Named as the socket names its peers; only a wildcard bind gets one.
+      let local = local.map(|ip| in_family(ip, shared.v6));
       if let (Some(table), Some(local)) = (sources.as_mut(), local) {
         if noted != Some((peer, local)) {
           table.note(peer, local);

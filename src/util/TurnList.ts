@@ -15,7 +15,7 @@ export type MarkField<T> = { [K in keyof T]: T[K] extends number ? K : never }[k
  * cleared) gives V8 hash tables that it links to their successors. Once a young collection has
  * promoted one of them, as a full GC in the middle of a turn does, every scavenge after it
  * promoted the turns' tables and the streams they held (~0.5 MB each with 100 requests in flight,
- * 5.5 MB in a process with a large heap) until the next full GC. An array and a flag make none.
+ * 5.5 MB in a process with a large heap) until the next full GC. An array and a mark make none.
  *
  * `delete` only clears the item's mark; `drain` leaves out the places whose item is no longer
  * marked with them.
