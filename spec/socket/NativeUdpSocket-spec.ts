@@ -118,6 +118,35 @@ onLinux.each(receiveModes)('NativeUdpSocket, receiving on the %s', (receiveOn) =
     expect(messages[0]!.rxTime).toBeGreaterThan(0);
   });
 
+  it('hands a batch on as it arrives, so what the subscriber defers to setImmediate runs in the same turn', async () => {
+    const a = await native();
+    const b = await native();
+    const order: string[] = [];
+    const done = within(
+      new Promise<void>((resolve) => {
+        const sub = b.incoming$.subscribe(() => {
+          sub.unsubscribe();
+          const note = (what: string) => () => {
+            order.push(what);
+            if (order.length === 2) resolve();
+          };
+          // Due before the subscriber returns: called from the poll phase, its setImmediate runs
+          // in this turn's check phase, before the next turn's timers; called from the check
+          // phase (on setImmediate), its setImmediate waits for the next turn, after the timer.
+          setTimeout(note('timer'), 1);
+          const until = performance.now() + 3;
+          while (performance.now() < until);
+          setImmediate(note('immediate'));
+        });
+      }),
+      5000,
+      'the datagram',
+    );
+    a.sender.sendTo(Buffer.from('x'), b.localAddress);
+    await done;
+    expect(order).toEqual(['immediate', 'timer']);
+  });
+
   it('sends a uniform batch as GSO and it arrives as the same datagrams, in order', async () => {
     const a = await native();
     const b = await native();

@@ -7,8 +7,9 @@ import type { Incoming } from './Incoming';
  * them on together right after it (on `setImmediate`), the way one `recvmmsg` batch would be.
  *
  * A connection's worker then feeds quiche the whole burst before it reads, writes and flushes
- * once, instead of once per datagram, which keeps ACKs and stream writes large. Both socket
- * adapters (`fromUdpSocket`, the native socket) use it.
+ * once, instead of once per datagram, which keeps ACKs and stream writes large. `fromUdpSocket`
+ * uses it; the native socket hands each `recvmmsg` batch on as it arrives, since a batch is such
+ * a burst already, and waiting for `setImmediate` would put the flush one turn later.
  */
 export class IncomingBurst {
   // Datagrams of the current burst.

@@ -6,7 +6,6 @@ import { napi } from '../native/binding';
 import { callNative } from '../native/errors';
 import type { DatagramSender } from './DatagramSender';
 import type { Incoming, SocketAddress } from './Incoming';
-import { IncomingBurst } from './IncomingBurst';
 import type { QuicSocket } from './QuicSocket';
 import type { SocketCapabilities } from './SocketCapabilities';
 
@@ -98,8 +97,9 @@ class NativeSender implements DatagramSender {
  *
  * `incoming$` emits one {@link Incoming} per received message: a GRO train (with `gro` set to its
  * segment size) or a single datagram. Messages of one receive batch (up to 32) are handed on
- * together, right after the event loop's poll phase (on `setImmediate`), like
- * `fromUdpSocket`'s bursts. Subscribing starts receiving and unsubscribing pauses it (the kernel
+ * together, as the batch arrives (in the event loop's poll phase): a batch is the burst that
+ * `fromUdpSocket` collects until `setImmediate`, so the workers' steps run in the microtasks
+ * right after it and their flushes in the same turn's check phase. Subscribing starts receiving and unsubscribing pauses it (the kernel
  * queues what arrives meanwhile); several subscribers share one receiver. While it receives,
  * the socket keeps Node's event loop alive like a bound `node:dgram` socket, unless `unref()` was
  * called. `close()` stops receiving and closes the socket.
@@ -201,16 +201,16 @@ export function createNativeUdpSocket(
       subscriber.complete();
       return;
     }
-    const burst = new IncomingBurst(subscriber);
+    // A batch is a burst already: it goes on at once, from the poll phase, so the steps it sets
+    // off run in the microtasks right after it and their flush in the same turn's check phase.
     const onBatch = (batch: Buffer): void => {
       const rxTime = performance.now();
-      readRecvBatch(batch, senders, localAddress.port, (buf, peer, local = localAddress, gro) =>
-        burst.push(gro > 0 ? { buf, peer, local, rxTime, gro } : { buf, peer, local, rxTime }),
-      );
+      readRecvBatch(batch, senders, localAddress.port, (buf, peer, local = localAddress, gro) => {
+        if (!subscriber.closed) subscriber.next(gro > 0 ? { buf, peer, local, rxTime, gro } : { buf, peer, local, rxTime });
+      });
     };
     const onClose = (): void => {
       holdEventLoop(false);
-      burst.flush();
       subscriber.complete();
     };
     deliver = onBatch;
@@ -229,7 +229,6 @@ export function createNativeUdpSocket(
       closeListeners.delete(onClose);
       holdEventLoop(false);
       deliver = null;
-      burst.cancel();
       if (!closed) socket.pause();
     };
   }).pipe(share());
