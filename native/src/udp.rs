@@ -48,9 +48,27 @@ pub struct RecvBatch {
   pub count: usize,
 }
 
+/// Batches up to this size are copied into memory V8 owns; larger ones are
+/// handed over as they are. Handing a `Vec` over makes an external buffer:
+/// a finalizer, a weak handle and an N-API reference per batch, created now
+/// and processed by a later GC. For the one or two datagrams of a request
+/// that costs more than copying them; for a bulk batch of GRO trains the copy
+/// would cost more.
+const RECV_COPY_MAX: usize = 64 * 1024;
+
 impl ToNapiValue for RecvBatch {
   unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
-    Buffer::to_napi_value(env, val.bytes.into())
+    if val.bytes.len() > RECV_COPY_MAX {
+      return Buffer::to_napi_value(env, val.bytes.into());
+    }
+    let mut value = std::ptr::null_mut();
+    let mut data = std::ptr::null_mut();
+    // SAFETY: the source is a live Vec of the given length; N-API copies it.
+    let status = unsafe { napi::sys::napi_create_buffer_copy(env, val.bytes.len(), val.bytes.as_ptr().cast(), &mut data, &mut value) };
+    if status != napi::sys::Status::napi_ok {
+      return Err(napi::Error::from_reason("cannot create the receive batch's Buffer"));
+    }
+    Ok(value)
   }
 }
 
