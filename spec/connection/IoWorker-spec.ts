@@ -13,6 +13,8 @@ import { callsByFrame, callsTo, cid, observableMatcher } from '../helpers/marble
 const CID = cid(0x01);
 /** A packet that carries nothing the fake reacts to. */
 const packet = (): ReturnType<typeof fakeIncoming> => fakeIncoming(fakePacket(CID, []));
+/** A full-size datagram (RFC 9000 §14.1): the fake reads the zeros after its frames as padding. */
+const fullPacket = (): ReturnType<typeof fakeIncoming> => fakeIncoming(Buffer.concat([fakePacket(CID, []), Buffer.alloc(1200)]));
 
 /** @test {IoWorker} */
 describe('IoWorker', () => {
@@ -98,7 +100,7 @@ describe('IoWorker', () => {
       const endOfTurn = new EndOfTurn();
       let w!: ReturnType<typeof fakeWorker>;
       testScheduler.run(({ hot, expectObservable }) => {
-        w = fakeWorker({ packet$: hot(marbles, { a: packet(), b: packet() }), flushScheduler: endOfTurn });
+        w = fakeWorker({ packet$: hot(marbles, { a: packet(), b: packet(), A: fullPacket(), B: fullPacket() }), flushScheduler: endOfTurn });
         w.app.reads = reads;
         w.conn.afterRecv = (_buf, conn) => conn.queueDatagram(Buffer.from('ack'));
         expectObservable(w.worker.run$()).toBe('e----', { e: { type: 'established', handshakeInfo: w.handshakeInfo } });
@@ -120,9 +122,16 @@ describe('IoWorker', () => {
       expect(sentInSteps).toEqual([[2, 1]]);
     });
 
-    it('flushes at once after two packets, whatever the application read (RFC 9000 §13.2.2)', () => {
-      const { sentInSteps } = run('--(ab)', undefined);
+    it('flushes at once after two full-size packets, whatever the application read (RFC 9000 §13.2.2)', () => {
+      const { sentInSteps } = run('--(AB)', undefined);
       expect(sentInSteps).toEqual([[2, 2]]);
+    });
+
+    it('holds the flush after two small packets (an ACK and a request), for the reaction to leave with the ACK', () => {
+      const { sentInSteps, endOfTurn, w } = run('--(ab)', undefined);
+      expect(sentInSteps).toEqual([]);
+      endOfTurn.runHeld();
+      expect(w.sender.batches.map((b) => b.datagrams.length)).toEqual([2]);
     });
   });
 

@@ -43,11 +43,15 @@ const H3_NO_ERROR = 0x100;
 const MAX_PACKETS_PER_FLUSH = 128;
 
 /**
- * Datagrams received since the last flush from which the step flushes at once instead of at the
- * end of the turn: RFC 9000 §13.2.2 has a receiver acknowledge at least every second ack-eliciting
- * packet, and a bulk receiver whose ACKs wait for the event loop's check phase slows its sender.
+ * Bytes received since the last flush from which the step flushes at once instead of at the end of
+ * the turn: two full-size datagrams (RFC 9000 §14.1: at least 1200 bytes). RFC 9000 §13.2.2 has a
+ * receiver acknowledge at least every second ack-eliciting packet, and a bulk receiver whose ACKs
+ * wait for the end of the turn slows its sender. Bytes, not datagrams: an ACK-only datagram is not
+ * ack-eliciting, and counting it, a step that took the peer's ACK together with its next request
+ * flushed an ACK of its own before the application's reply; the peer, now getting two datagrams
+ * per exchange, did the same, and both ends sent twice the datagrams for good.
  */
-const ACK_EVERY = 2;
+const ACK_EVERY_BYTES = 2 * 1200;
 
 /**
  * The connection IDs a worker keeps in its router's map.
@@ -124,8 +128,8 @@ export interface IoWorkerParams<C extends WorkerConnection> {
  * Subscribing runs `merge(packet$, timer$, wake$)` into one step function, in tokio-quiche's order:
  * feed quiche every packet that arrived → `processReads` → `processWrites` → top up connection IDs →
  * flush → arm the timer from quiche's `timeout()` (kept when it already fires no later) → race
- * `waitForData` again. Unlike tokio-quiche, a step that took in fewer than two datagrams, and gave
- * the application something to read, leaves the flush (and the timer after it) to the end of the
+ * `waitForData` again. Unlike tokio-quiche, a step that took in less than two full-size datagrams,
+ * and gave the application something to read, leaves the flush (and the timer after it) to the end of the
  * event loop's turn (`flushScheduler`), so what the application does in reaction leaves in the same
  * datagram as the ACK. It moves through the stages `handshake` → `running` → `closed`
  * ({@link ConnectionStage}).
@@ -146,7 +150,7 @@ export class IoWorker<C extends WorkerConnection> {
   private stepQueued = false;
   // The flush after the last step is scheduled on the flush scheduler.
   private flushPending: Subscription | null = null;
-  // Datagrams fed to quiche since the last flush (see ACK_EVERY).
+  // Bytes fed to quiche since the last flush (see ACK_EVERY_BYTES).
   private receivedSinceFlush = 0;
   // A failure that ends the loop at the end of this step.
   private failure: QuicError | null = null;
@@ -296,7 +300,7 @@ export class IoWorker<C extends WorkerConnection> {
       this.recvPeer = peer;
       this.recvLocal = local;
       this.didRecv = true;
-      this.receivedSinceFlush += incoming.gro ? Math.ceil(incoming.buf.length / incoming.gro) : 1;
+      this.receivedSinceFlush += incoming.buf.length;
     } catch (e) {
       // quiche has queued a CONNECTION_CLOSE for the protocol error; the step flushes it.
       this.failure ??= fromNativeError(e);
@@ -348,7 +352,7 @@ export class IoWorker<C extends WorkerConnection> {
 
   /**
    * One turn of the loop. The flush ({@link flushTurn}) follows at once when at least
-   * {@link ACK_EVERY} datagrams arrived since the last one or when `processReads` reports that
+   * {@link ACK_EVERY_BYTES} bytes arrived since the last one or when `processReads` reports that
    * they gave the application nothing (an ACK that opened the congestion window), and otherwise
    * once the reactions to this turn have run (see `flushScheduler`).
    */
@@ -375,7 +379,7 @@ export class IoWorker<C extends WorkerConnection> {
     // On a failure quiche already holds the CONNECTION_CLOSE; finish() flushes it after onConnClose.
     if (this.failure !== null) return this.finish({ ok: false, error: this.failure });
     this.refreshConnectionIds();
-    if (this.receivedSinceFlush >= ACK_EVERY || quiet) {
+    if (this.receivedSinceFlush >= ACK_EVERY_BYTES || quiet) {
       this.cancelFlush();
       this.flushTurn();
     } else {
