@@ -388,6 +388,26 @@ describe('IoWorker', () => {
       });
     });
 
+    it('asks quiche about connection IDs only after packets, timers or the handshake, and whether it closed only without a timeout', () => {
+      let w!: ReturnType<typeof fakeWorker>;
+      testScheduler.run(({ hot, expectObservable }) => {
+        const packet$ = hot('   ---a--------------', { a: packet() });
+        const wake$ = hot('     ------w-----w-----');
+        w = fakeWorker({ packet$, conn: { timeout: 1000 } });
+        w.app.wait = () => wake$;
+        expectObservable(w.worker.run$(), '---------------!').toBe('e--', { e: { type: 'established', handshakeInfo: w.handshakeInfo } });
+      });
+      // IDs at the start and after the packet, not after the wakes (which only write); isClosed
+      // only at the teardown (frame 15), since quiche always had a timeout.
+      expect(callsByFrame(w.calls, 'retiredScidNext', 'isEstablished', 'isClosed', 'timeout')).toEqual({
+        0: ['isEstablished', 'isEstablished', 'retiredScidNext', 'timeout'],
+        3: ['retiredScidNext', 'timeout'],
+        6: ['timeout'],
+        12: ['timeout'],
+        15: ['isClosed', 'retiredScidNext'],
+      });
+    });
+
     it('subscribes anew after every step to anything else, dropping the previous subscription (a cold Observable restarts)', () => {
       let w!: ReturnType<typeof fakeWorker>;
       testScheduler.run(({ cold, hot, expectObservable, expectSubscriptions }) => {

@@ -145,6 +145,11 @@ export class IoWorker<C extends WorkerConnection> {
   private didRecv = false;
   // The first step of the running stage reads unconditionally (0-RTT data from the handshake).
   private firstRead = true;
+  // Connection IDs may need issuing or unmapping: only packets (the peer's limit, its
+  // RETIRE_CONNECTION_ID frames), timers and the handshake's end change what quiche reports.
+  private idsDue = true;
+  // quiche reported the connection established, which it stays.
+  private wasEstablished = false;
   // A step is scheduled on the step scheduler, or (without one) queued as a microtask.
   private stepPending: Subscription | null = null;
   private stepQueued = false;
@@ -300,6 +305,7 @@ export class IoWorker<C extends WorkerConnection> {
       this.recvPeer = peer;
       this.recvLocal = local;
       this.didRecv = true;
+      this.idsDue = true;
       this.receivedSinceFlush += incoming.buf.length;
     } catch (e) {
       // quiche has queued a CONNECTION_CLOSE for the protocol error; the step flushes it.
@@ -340,6 +346,7 @@ export class IoWorker<C extends WorkerConnection> {
     } else {
       conn.onTimeout();
     }
+    this.idsDue = true;
     this.step();
   }
 
@@ -373,12 +380,15 @@ export class IoWorker<C extends WorkerConnection> {
       }
       // A server writes once established (tokio-quiche's rule: no 0.5-RTT data); a resuming client
       // writes in early data too, so its requests go out as 0-RTT.
-      if (conn.isEstablished() || (conn.isInEarlyData() && !conn.isServer())) app.processWrites(conn);
+      if (this.reportsEstablished(conn) || (conn.isInEarlyData() && !conn.isServer())) app.processWrites(conn);
     }
     this.didRecv = false;
     // On a failure quiche already holds the CONNECTION_CLOSE; finish() flushes it after onConnClose.
     if (this.failure !== null) return this.finish({ ok: false, error: this.failure });
-    this.refreshConnectionIds();
+    if (this.idsDue) {
+      this.idsDue = false;
+      this.refreshConnectionIds();
+    }
     if (this.receivedSinceFlush >= ACK_EVERY_BYTES || quiet) {
       this.cancelFlush();
       this.flushTurn();
@@ -410,14 +420,16 @@ export class IoWorker<C extends WorkerConnection> {
     this.flush();
 
     if (this.failure !== null) return this.finish({ ok: false, error: this.failure });
-    if (conn.isClosed()) return this.finish(this.closeResult());
+    // quiche has no timeout for a closed connection: only then is it worth asking.
+    const timeout = conn.timeout();
+    if (timeout === null && conn.isClosed()) return this.finish(this.closeResult());
     if (this.stageValue === 'handshake' && this.handshakeDone()) {
       // The flush itself put quiche in early data: a resuming client writes its ClientHello (again
       // after a Retry) in send(). Start the application on the next step, not at the next packet,
       // so it can write 0-RTT data (tokio-quiche's Handshake-stage `on_flush` check).
       this.scheduleStep();
     }
-    this.armTimer();
+    this.armTimer(timeout);
   }
 
   /**
@@ -431,11 +443,17 @@ export class IoWorker<C extends WorkerConnection> {
     return (conn.isEstablished() || conn.isInEarlyData()) && conn.peerError() === null && conn.localError() === null;
   }
 
+  /** Whether quiche reports the connection established; asked until it is, since it stays so. */
+  private reportsEstablished(conn: C): boolean {
+    return (this.wasEstablished ||= conn.isEstablished());
+  }
+
   private startApplication(): void {
     const { conn, app, handshakeInfo } = this.params;
     handshakeInfo.setElapsed(this.now());
     // Set first: if onConnEstablished throws, onConnClose still runs (when shouldAct), as in tokio-quiche.
     this.established = true;
+    this.idsDue = true;
     app.onConnEstablished(conn, handshakeInfo);
     this.unmapPendingCidOnceEstablished();
     if (this.params.pauseAfterHandshake) {
@@ -573,9 +591,10 @@ export class IoWorker<C extends WorkerConnection> {
     }
   }
 
-  private armTimer(): void {
-    const { conn, handshakeInfo } = this.params;
-    let ms = conn.timeout();
+  /** Arms the timer for quiche's `timeout` (just read from it), or the handshake deadline if sooner. */
+  private armTimer(timeout: number | null): void {
+    const { handshakeInfo } = this.params;
+    let ms = timeout;
     if (this.stageValue === 'handshake' && handshakeInfo.deadline !== undefined) {
       const left = handshakeInfo.deadline - this.now();
       ms = ms === null ? left : Math.min(ms, left);
