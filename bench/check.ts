@@ -7,7 +7,10 @@
  * - datagrams per batch: one `send()` crossing fills the caller's buffer, one `recv()` crossing
  *   takes it whole (GRO-style);
  * - stream bytes per `streamSend()` / `streamRecv()` crossing (large chunks);
- * - total native crossings for the transfer.
+ * - total native crossings for the transfer;
+ * - native calls and datagrams per sequential HTTP/3 request, both ends in one process
+ *   (`bench/lib/request-probe.js`, on the compiled library): a crossing added to every step of
+ *   the worker, or ACK-only datagrams sent on their own, show here and not in timings.
  *
  * And a ceiling, not a baseline, twice: what V8's young collections promote per 1,000 HTTP/3
  * requests between our own server and client in one process (`bench/lib/gc-probe.js`, on the
@@ -42,9 +45,20 @@ interface Figures {
   bytesPerStreamSend: number;
   bytesPerStreamRecv: number;
   crossings: number;
+  nativeCallsPerRequest: number;
+  datagramsPerRequest: number;
 }
 
-function measure(): Figures {
+/** What `bench/lib/request-probe.js` counts per sequential request. */
+function requestFigures(): Pick<Figures, 'nativeCallsPerRequest' | 'datagramsPerRequest'> {
+  const run = spawnSync(process.execPath, [join(__dirname, 'lib', 'request-probe.js')], { encoding: 'utf8', timeout: 120_000 });
+  if (run.status !== 0) throw new Error(`request-probe exited ${run.status ?? run.signal}: ${run.stderr.slice(-2000)}`);
+  const line = run.stdout.trim().split('\n').pop() ?? '';
+  const { nativeCallsPerRequest, datagramsPerRequest } = JSON.parse(line) as Record<string, number>;
+  return { nativeCallsPerRequest: round(nativeCallsPerRequest!), datagramsPerRequest: round(datagramsPerRequest!) };
+}
+
+function measure(): Omit<Figures, 'nativeCallsPerRequest' | 'datagramsPerRequest'> {
   const pair = NativePair.connect({
     client: { initialMaxData: 64_000_000, initialMaxStreamDataBidiLocal: 16_000_000, initialMaxStreamDataBidiRemote: 16_000_000 },
     server: { initialMaxData: 64_000_000, initialMaxStreamDataBidiLocal: 16_000_000, initialMaxStreamDataBidiRemote: 16_000_000 },
@@ -119,7 +133,7 @@ function round(x: number): number {
 }
 
 const baselineFile = join(__dirname, 'baseline.json');
-const figures = measure();
+const figures: Figures = { ...measure(), ...requestFigures() };
 if (process.argv.includes('--record')) {
   writeFileSync(baselineFile, `${JSON.stringify({ transferBytes: TOTAL, ...figures }, null, 2)}\n`);
   console.log('recorded', figures);
@@ -131,6 +145,8 @@ const rows: Array<[keyof Figures, 'higher' | 'lower']> = [
   ['bytesPerStreamSend', 'higher'],
   ['bytesPerStreamRecv', 'higher'],
   ['crossings', 'lower'],
+  ['nativeCallsPerRequest', 'lower'],
+  ['datagramsPerRequest', 'lower'],
 ];
 let failed = 0;
 for (const [name, better] of rows) {
