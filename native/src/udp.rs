@@ -54,7 +54,7 @@ pub struct RecvBatch {
 /// and processed by a later GC. For the one or two datagrams of a request
 /// that costs more than copying them; for a bulk batch of GRO trains the copy
 /// would cost more.
-const RECV_COPY_MAX: usize = 64 * 1024;
+const RECV_COPY_MAX: usize = 16 * 1024;
 
 impl ToNapiValue for RecvBatch {
   unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
