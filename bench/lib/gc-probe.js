@@ -21,10 +21,7 @@
  * makes an old generation of ~125 MB.
  */
 'use strict';
-const { lastValueFrom, reduce, switchMap } = require('rxjs');
-
-const { bindQuicSocket, ConnectionParams, connect$, listen$, serveHttp3 } = require('../../dist/cjs');
-const { napi } = require('../../dist/cjs/native/binding');
+const { startH3Pair } = require('./h3-pair');
 
 const SEQUENTIAL = 3000;
 const PIPELINED = 20_000;
@@ -47,33 +44,7 @@ const ballast = [];
 
 async function main() {
   if (process.argv.includes('--large-heap')) for (let i = 0; i < 2_000_000; i++) ballast.push(new Ballast(i));
-  const ca = napi.generateCertificate({ isCa: true, commonName: 'rxjs-quiche gc-probe CA', subjectAltNames: [] });
-  const leaf = napi.generateCertificate({ subjectAltNames: ['localhost', '127.0.0.1'], issuerCert: ca.cert, issuerKey: ca.key });
-  const body = Buffer.alloc(1024, 0x71);
-  const answer = Buffer.alloc(1024, 0x57);
-  const serverSocket = await bindQuicSocket({ address: '127.0.0.1', port: 0 });
-  const params = ConnectionParams.newServer({ disableClientIpValidation: true }, { certChain: leaf.cert + ca.cert, privateKey: leaf.key });
-  const served = listen$(serverSocket, params)
-    .pipe(
-      serveHttp3(async (request) => {
-        await lastValueFrom(request.body$, { defaultValue: null });
-        return { status: 200, body: answer };
-      }),
-    )
-    .subscribe();
-  const clientSocket = await bindQuicSocket({ address: '127.0.0.1', port: 0 });
-  const { port } = serverSocket.localAddress;
-  /** @type {import('../../dist/cjs').ClientH3Connection} */
-  const connection = await new Promise((resolve, reject) => {
-    connect$(clientSocket, 'localhost', { peer: { address: '127.0.0.1', port }, trust: { ca: ca.cert } }).subscribe({ next: resolve, error: reject });
-  });
-  const request = () =>
-    lastValueFrom(
-      connection.controller.request({ ':method': 'POST', ':path': '/' }, body).pipe(
-        switchMap((response) => response.body$),
-        reduce((n, chunk) => n + chunk.length, 0),
-      ),
-    );
+  const { served, request } = await startH3Pair();
   /** @param {number} n */
   const sequential = async (n) => {
     for (let i = 0; i < n; i++) await request();

@@ -14,10 +14,8 @@
  * Plain JavaScript on the compiled library (`dist/cjs`), which `bench:check` builds first.
  */
 'use strict';
-const { lastValueFrom, reduce, switchMap } = require('rxjs');
-
-const { bindQuicSocket, ConnectionParams, connect$, listen$, serveHttp3 } = require('../../dist/cjs');
 const { napi } = require('../../dist/cjs/native/binding');
+const { ANSWER, startH3Pair } = require('./h3-pair');
 
 const WARM_UP = 300;
 const MEASURED = 1000;
@@ -44,39 +42,13 @@ function datagramsSent(socket) {
 }
 
 async function main() {
-  const ca = napi.generateCertificate({ isCa: true, commonName: 'rxjs-quiche request-probe CA', subjectAltNames: [] });
-  const leaf = napi.generateCertificate({ subjectAltNames: ['localhost', '127.0.0.1'], issuerCert: ca.cert, issuerKey: ca.key });
-  const body = Buffer.alloc(1024, 0x71);
-  const answer = Buffer.alloc(1024, 0x57);
-  const serverSocket = await bindQuicSocket({ address: '127.0.0.1', port: 0 });
-  const params = ConnectionParams.newServer({ disableClientIpValidation: true }, { certChain: leaf.cert + ca.cert, privateKey: leaf.key });
-  listen$(serverSocket, params)
-    .pipe(
-      serveHttp3(async (request) => {
-        await lastValueFrom(request.body$, { defaultValue: null });
-        return { status: 200, body: answer };
-      }),
-    )
-    .subscribe();
-  const clientSocket = await bindQuicSocket({ address: '127.0.0.1', port: 0 });
-  const { port } = serverSocket.localAddress;
-  /** @type {import('../../dist/cjs').ClientH3Connection} */
-  const connection = await new Promise((resolve, reject) => {
-    connect$(clientSocket, 'localhost', { peer: { address: '127.0.0.1', port }, trust: { ca: ca.cert } }).subscribe({ next: resolve, error: reject });
-  });
-  const request = () =>
-    lastValueFrom(
-      connection.controller.request({ ':method': 'POST', ':path': '/' }, body).pipe(
-        switchMap((response) => response.body$),
-        reduce((n, chunk) => n + chunk.length, 0),
-      ),
-    );
+  const { serverSocket, clientSocket, request } = await startH3Pair();
   for (let i = 0; i < WARM_UP; i++) await request();
   const sent0 = datagramsSent(serverSocket) + datagramsSent(clientSocket);
   counting = true;
   for (let i = 0; i < MEASURED; i++) {
     const n = await request();
-    if (n !== answer.length) throw new Error(`request ${i}: ${n} bytes of ${answer.length}`);
+    if (n !== ANSWER.length) throw new Error(`request ${i}: ${n} bytes of ${ANSWER.length}`);
   }
   counting = false;
   const sent = datagramsSent(serverSocket) + datagramsSent(clientSocket) - sent0;
