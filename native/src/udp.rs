@@ -62,9 +62,11 @@ impl ToNapiValue for RecvBatch {
       return Buffer::to_napi_value(env, val.bytes.into());
     }
     let mut value = std::ptr::null_mut();
-    let mut data = std::ptr::null_mut();
-    // SAFETY: the source is a live Vec of the given length; N-API copies it.
-    let status = unsafe { napi::sys::napi_create_buffer_copy(env, val.bytes.len(), val.bytes.as_ptr().cast(), &mut data, &mut value) };
+    // SAFETY: the source is a live Vec of the given length; N-API copies it
+    // (and may leave the copy's address unreported: null).
+    let status = unsafe {
+      napi::sys::napi_create_buffer_copy(env, val.bytes.len(), val.bytes.as_ptr().cast(), std::ptr::null_mut(), &mut value)
+    };
     if status != napi::sys::Status::napi_ok {
       return Err(napi::Error::from_reason("cannot create the receive batch's Buffer"));
     }

@@ -492,7 +492,7 @@ export class IoWorker<C extends WorkerConnection> {
    */
   private unmapPendingCidOnceEstablished(): void {
     const { conn, cids } = this.params;
-    if (cids.pendingCid && !this.pendingCidUnmapped && conn.isEstablished()) {
+    if (cids.pendingCid && !this.pendingCidUnmapped && this.reportsEstablished(conn)) {
       this.pendingCidUnmapped = true;
       cids.unmap(cids.pendingCid);
     }

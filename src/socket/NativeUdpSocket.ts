@@ -99,10 +99,10 @@ class NativeSender implements DatagramSender {
  * segment size) or a single datagram. Messages of one receive batch (up to 32) are handed on
  * together, as the batch arrives (in the event loop's poll phase): a batch is the burst that
  * `fromUdpSocket` collects until `setImmediate`, so the workers' steps run in the microtasks
- * right after it and their flushes in the same turn's check phase. Subscribing starts receiving and unsubscribing pauses it (the kernel
- * queues what arrives meanwhile); several subscribers share one receiver. While it receives,
- * the socket keeps Node's event loop alive like a bound `node:dgram` socket, unless `unref()` was
- * called. `close()` stops receiving and closes the socket.
+ * right after it and their flushes in the same turn's check phase. Subscribing starts receiving
+ * and unsubscribing pauses it (the kernel queues what arrives meanwhile); several subscribers
+ * share one receiver. While it receives, the socket keeps Node's event loop alive like a bound
+ * `node:dgram` socket, unless `unref()` was called. `close()` stops receiving and closes the socket.
  *
  * `local` is the bound address, except on a socket bound to a wildcard address (`0.0.0.0`, `::`):
  * that one learns (IP_PKTINFO, {@link SocketCapabilities.pktinfo}) which of the host's addresses
