@@ -431,13 +431,15 @@ export declare class UdpSocket {
   sendTo(buf: Uint8Array, to: SocketAddress): boolean
   /**
    * Starts receiving: `onBatch` is called on the JavaScript thread with
-   * each `recvmmsg` batch. With `onLoop` the socket is watched by Node's
-   * own event loop and read on the JavaScript thread; otherwise (the
-   * default) a receive thread of its own reads it and queues the batches
-   * to JavaScript. Neither keeps Node alive. Fails when receiving already
-   * or closed.
+   * each `recvmmsg` batch, laid out in `batch` from byte `start` (absent:
+   * 0). With `onLoop` the socket is watched by Node's own event loop and
+   * read on the JavaScript thread, and batches up to 16 KiB share a slab
+   * (`batch` is the slab; nothing in it is written twice); otherwise a
+   * receive thread of its own reads it and queues the batches to
+   * JavaScript, a Buffer each. Neither keeps Node alive. Fails when
+   * receiving already or closed.
    */
-  start(onBatch: (batch: Buffer) => void, onLoop?: boolean): void
+  start(onBatch: (batch: Buffer, start?: number) => void, onLoop?: boolean): void
   /**
    * Pauses receiving without ending it: the socket is not read
    * (datagrams wait in the kernel's queue) until `resume()`. A batch read

@@ -1,9 +1,9 @@
 //! A native Linux UDP socket for the hot path: GSO sends (`sendmsg` with a
 //! UDP_SEGMENT control message), `sendmmsg` for mixed batches, and
 //! `recvmmsg` receives (with UDP_GRO and SO_RXQ_OVFL) handed to JavaScript
-//! one call per batch, read either by a receive thread that blocks in `poll`
-//! and queues each batch through an unref'd threadsafe function (the
-//! default), or on Node's own event loop (`uv_poll.rs`).
+//! one call per batch, read either on Node's own event loop (`uv_poll.rs`,
+//! what JavaScript asks for by default) or by a receive thread that blocks
+//! in `poll` and queues each batch through an unref'd threadsafe function.
 //!
 //! Sends happen on the JavaScript thread and never block (the socket is
 //! non-blocking): EAGAIN/ENOBUFS and other write errors are counted and
@@ -48,13 +48,14 @@ pub struct RecvBatch {
   pub count: usize,
 }
 
-/// Batches up to this size are copied into memory V8 owns; larger ones are
-/// handed over as they are. Handing a `Vec` over makes an external buffer:
-/// a finalizer, a weak handle and an N-API reference per batch, created now
-/// and processed by a later GC. For the one or two datagrams of a request
-/// that costs more than copying them; for a bulk batch of GRO trains the copy
-/// would cost more.
-const RECV_COPY_MAX: usize = 16 * 1024;
+/// Batches up to this size are copied into memory V8 owns (by the loop
+/// receiver into its slab, see `uv_poll.rs`; by the receive thread into a
+/// Buffer per batch); larger ones are handed over as they are. Handing a
+/// `Vec` over makes an external buffer: a finalizer, a weak handle and an
+/// N-API reference per batch, created now and processed by a later GC. For
+/// the one or two datagrams of a request that costs more than copying them;
+/// for a bulk batch of GRO trains the copy would cost more.
+pub(crate) const RECV_COPY_MAX: usize = 16 * 1024;
 
 impl ToNapiValue for RecvBatch {
   unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
@@ -712,8 +713,9 @@ mod imp {
   }
 
   /// What one `recvmmsg` needs across calls: the message slots, their
-  /// control buffers, the last SO_RXQ_OVFL total seen, and the peer table
-  /// (see [`RecvBatch`]).
+  /// control buffers, the last SO_RXQ_OVFL total seen, the peer table (see
+  /// [`RecvBatch`]), and what the last `recvmmsg` returned, kept here until
+  /// [`write_batch`] lays it out (its lists reused from batch to batch).
   pub struct RecvScratch {
     bufs: Vec<u8>,
     controls: Vec<u64>,
@@ -723,6 +725,16 @@ mod imp {
     last_ovfl: Option<u32>,
     /// Pairs of sender and local address (`None`: the bound one) by index.
     peers: std::collections::HashMap<(SocketAddr, Option<std::net::IpAddr>), u32>,
+    /// The last batch: messages, dropped datagrams, first new peer index.
+    n: usize,
+    drops: u32,
+    peers_from: u32,
+    /// Per message: length, segment, peer index.
+    meta: Vec<u32>,
+    /// The new peers' records: family, port, address text, local text.
+    records: Vec<(u32, u16, String, String)>,
+    /// The batch's size in bytes, as [`write_batch`] lays it out.
+    len: usize,
   }
 
   /// Senders a receiver numbers before it starts its table again: enough for
@@ -742,16 +754,28 @@ mod imp {
         names: vec![unsafe { mem::zeroed() }; RECV_MSGS],
         last_ovfl: None,
         peers: std::collections::HashMap::new(),
+        n: 0,
+        drops: 0,
+        peers_from: 0,
+        meta: Vec::with_capacity(3 * RECV_MSGS),
+        records: Vec::new(),
+        len: 0,
       }
+    }
+
+    /// Messages in the last batch.
+    pub fn count(&self) -> usize {
+      self.n
     }
   }
 
-  /// One non-blocking `recvmmsg`: up to 32 messages copied back to back into
-  /// a batch for JavaScript, with their GRO segment sizes, senders and the
-  /// kernel's drop count. `None` when nothing is queued (or on an error,
-  /// which the caller treats the same: wait for readiness again).
-  pub fn recv_once(shared: &Shared, scratch: &mut RecvScratch) -> Option<RecvBatch> {
-    let RecvScratch { bufs, controls, names, last_ovfl, peers } = scratch;
+  /// One non-blocking `recvmmsg` of up to 32 messages into `scratch`, with
+  /// their GRO segment sizes, senders and the kernel's drop count. Returns
+  /// the batch's size as [`write_batch`] lays it out, or `None` when nothing
+  /// is queued (or on an error, which the caller treats the same: wait for
+  /// readiness again).
+  pub fn recv_msgs(shared: &Shared, scratch: &mut RecvScratch) -> Option<usize> {
+    let RecvScratch { bufs, controls, names, last_ovfl, peers, meta, records, .. } = scratch;
     let mut iovs: [libc::iovec; RECV_MSGS] = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; RECV_MSGS];
     // SAFETY: plain data.
     let mut msgs: [libc::mmsghdr; RECV_MSGS] = unsafe { mem::zeroed() };
@@ -784,17 +808,17 @@ mod imp {
       peers.clear();
     }
     let peers_from = peers.len() as u32;
-    // Per message: length, segment, peer index; then the new peers' records.
-    let mut meta: Vec<u32> = Vec::with_capacity(3 * n);
-    let mut new_peers: Vec<(SocketAddr, Option<std::net::IpAddr>)> = Vec::new();
+    meta.clear();
+    records.clear();
     let mut last: Option<((SocketAddr, Option<std::net::IpAddr>), u32)> = None;
     let mut drops = 0u32;
     // Each peer's destination address, noted for the sends (see Sources).
     let mut sources = if shared.pktinfo { Some(shared.sources.lock().unwrap()) } else { None };
     // The last pair noted: a batch is mostly one peer's train of datagrams to one address.
     let mut noted: Option<(SocketAddr, std::net::IpAddr)> = None;
+    let mut len = 16 + 12 * n;
     for i in 0..n {
-      let len = msgs[i].msg_len as usize;
+      let size = msgs[i].msg_len as usize;
       let mut segment = 0u32;
       let mut local: Option<std::net::IpAddr> = None;
       // SAFETY: walking the control buffer the kernel filled for this message.
@@ -823,7 +847,7 @@ mod imp {
         }
       }
       // A train no longer than its segment is one datagram.
-      if segment as usize >= len {
+      if segment as usize >= size {
         segment = 0;
       }
       let peer = from_sockaddr(&names[i]).unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
@@ -841,47 +865,65 @@ mod imp {
         _ => {
           let next = peers.len() as u32;
           let index = *peers.entry(pair).or_insert_with(|| {
-            new_peers.push(pair);
+            let local = local.map(|ip| ip.to_string()).unwrap_or_default();
+            let text = peer.ip().to_string();
+            len += 16 + text.len().next_multiple_of(4) + local.len().next_multiple_of(4);
+            records.push((if peer.is_ipv4() { 4 } else { 6 }, peer.port(), text, local));
             next
           });
           last = Some((pair, index));
           index
         }
       };
-      meta.extend_from_slice(&[len as u32, segment, index]);
+      len += size;
+      meta.extend_from_slice(&[size as u32, segment, index]);
     }
     drop(sources);
-    let records: Vec<(u32, u16, String, String)> = new_peers
-      .iter()
-      .map(|(p, local)| {
-        let local = local.map(|ip| ip.to_string()).unwrap_or_default();
-        (if p.is_ipv4() { 4 } else { 6 }, p.port(), p.ip().to_string(), local)
-      })
-      .collect();
-    let record_bytes: usize =
-      records.iter().map(|(_, _, text, local)| 16 + text.len().next_multiple_of(4) + local.len().next_multiple_of(4)).sum();
-    let data: usize = meta.chunks(3).map(|m| m[0] as usize).sum();
-    let mut bytes = Vec::with_capacity(16 + 12 * n + record_bytes + data);
-    for word in [n as u32, drops, peers_from, records.len() as u32].iter().chain(meta.iter()) {
-      bytes.extend_from_slice(&word.to_le_bytes());
-    }
-    for (family, port, text, local) in &records {
-      for word in [*family, u32::from(*port), text.len() as u32, local.len() as u32] {
-        bytes.extend_from_slice(&word.to_le_bytes());
-      }
-      for part in [text, local] {
-        bytes.extend_from_slice(part.as_bytes());
-        bytes.resize(bytes.len().next_multiple_of(4), 0);
-      }
-    }
-    for i in 0..n {
-      let len = msgs[i].msg_len as usize;
-      bytes.extend_from_slice(&bufs[i * RECV_MSG_SIZE..i * RECV_MSG_SIZE + len]);
-    }
+    scratch.n = n;
+    scratch.drops = drops;
+    scratch.peers_from = peers_from;
+    scratch.len = len;
     shared.recv_batches.fetch_add(1, Ordering::Relaxed);
     shared.recv_messages.fetch_add(n as u64, Ordering::Relaxed);
     shared.rx_dropped.fetch_add(drops as u64, Ordering::Relaxed);
-    Some(RecvBatch { bytes, count: n })
+    Some(len)
+  }
+
+  /// Lays the last batch [`recv_msgs`] took out into `out`, which must be
+  /// exactly the size it returned (layout: see [`RecvBatch`]).
+  pub fn write_batch(scratch: &RecvScratch, out: &mut [u8]) {
+    assert_eq!(out.len(), scratch.len, "a receive batch's size");
+    let mut at = 0;
+    let mut put = |bytes: &[u8]| {
+      out[at..at + bytes.len()].copy_from_slice(bytes);
+      at += bytes.len();
+    };
+    let head = [scratch.n as u32, scratch.drops, scratch.peers_from, scratch.records.len() as u32];
+    for word in head.iter().chain(scratch.meta.iter()) {
+      put(&word.to_le_bytes());
+    }
+    const PAD: [u8; 3] = [0; 3];
+    for (family, port, text, local) in &scratch.records {
+      for word in [*family, u32::from(*port), text.len() as u32, local.len() as u32] {
+        put(&word.to_le_bytes());
+      }
+      for part in [text, local] {
+        put(part.as_bytes());
+        put(&PAD[..part.len().next_multiple_of(4) - part.len()]);
+      }
+    }
+    for (i, m) in scratch.meta.chunks_exact(3).enumerate() {
+      put(&scratch.bufs[i * RECV_MSG_SIZE..i * RECV_MSG_SIZE + m[0] as usize]);
+    }
+  }
+
+  /// One non-blocking `recvmmsg` laid out in a batch of its own (see
+  /// [`recv_msgs`]), for the receive thread, whose batches cross threads.
+  pub fn recv_once(shared: &Shared, scratch: &mut RecvScratch) -> Option<RecvBatch> {
+    let len = recv_msgs(shared, scratch)?;
+    let mut bytes = vec![0u8; len];
+    write_batch(scratch, &mut bytes);
+    Some(RecvBatch { bytes, count: scratch.n })
   }
 
   /// The receive thread: poll the socket and the stop eventfd, drain with
@@ -1121,12 +1163,14 @@ impl UdpSocket {
   }
 
   /// Starts receiving: `onBatch` is called on the JavaScript thread with
-  /// each `recvmmsg` batch. With `onLoop` the socket is watched by Node's
-  /// own event loop and read on the JavaScript thread; otherwise (the
-  /// default) a receive thread of its own reads it and queues the batches
-  /// to JavaScript. Neither keeps Node alive. Fails when receiving already
-  /// or closed.
-  #[napi(catch_unwind, ts_args_type = "onBatch: (batch: Buffer) => void, onLoop?: boolean")]
+  /// each `recvmmsg` batch, laid out in `batch` from byte `start` (absent:
+  /// 0). With `onLoop` the socket is watched by Node's own event loop and
+  /// read on the JavaScript thread, and batches up to 16 KiB share a slab
+  /// (`batch` is the slab; nothing in it is written twice); otherwise a
+  /// receive thread of its own reads it and queues the batches to
+  /// JavaScript, a Buffer each. Neither keeps Node alive. Fails when
+  /// receiving already or closed.
+  #[napi(catch_unwind, ts_args_type = "onBatch: (batch: Buffer, start?: number) => void, onLoop?: boolean")]
   pub fn start(&self, env: Env, on_batch: Function<RecvBatch, ()>, on_loop: Option<bool>) -> Result<()> {
     #[cfg(target_os = "linux")]
     {

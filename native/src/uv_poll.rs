@@ -9,6 +9,15 @@
 //! cross-thread queue per batch: on a small machine each datagram that
 //! arrives while the process sleeps costs one context switch instead of two.
 //!
+//! Batches up to 16 KiB are written into a slab: a 64 KiB Buffer JavaScript
+//! owns, filled front to back, each batch handed over as the slab and the
+//! offset it starts at; a full slab is let go (the views of it JavaScript
+//! still holds keep it alive) for a fresh one. A request's datagram then
+//! costs no allocation and one copy out of the `recvmmsg` buffers, where a
+//! Buffer per batch cost an allocation, a copy and a JavaScript object to
+//! collect. Nothing in a slab is written twice, so the views handed out
+//! stay as they were received.
+//!
 //! libuv's `uv_poll_*` functions are exported by the Node binary (as the
 //! N-API functions are) and resolved when the addon loads. The handle's
 //! memory is sized with `uv_handle_size` at run time, so no libuv struct
@@ -22,11 +31,11 @@ use std::os::raw::{c_int, c_void};
 use std::ptr;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::ToNapiValue;
+use napi::bindgen_prelude::{Buffer, ToNapiValue};
 use napi::sys;
 
-use super::imp::{recv_once, RecvScratch, Shared, RECV_MSGS};
-use super::RecvBatch;
+use super::imp::{recv_msgs, write_batch, RecvScratch, Shared, RECV_MSGS};
+use super::RECV_COPY_MAX;
 use crate::error::{err, Result};
 
 /// `UV_POLL` in libuv's `uv_handle_type`.
@@ -37,6 +46,10 @@ const UV_READABLE: c_int = 1;
 /// the loop back (the handle is level-triggered: it fires again at once
 /// when more is queued, after timers and other I/O had their turn).
 const BATCHES_PER_WAKE: usize = 8;
+/// The receive slab's size: four of the largest batches it takes
+/// ([`RECV_COPY_MAX`]), and the most one view of it kept for long can hold
+/// on to.
+const SLAB_SIZE: usize = 64 * 1024;
 
 type PollCb = unsafe extern "C" fn(handle: *mut c_void, status: c_int, events: c_int);
 type CloseCb = unsafe extern "C" fn(handle: *mut c_void);
@@ -58,6 +71,10 @@ struct Ctx {
   async_context: sys::napi_async_context,
   shared: Arc<Shared>,
   scratch: RecvScratch,
+  /// The receive slab (a Buffer; null before the first batch) and where
+  /// its free part starts.
+  slab: sys::napi_ref,
+  slab_used: usize,
   /// Cleared by `stop()`/`close()`, also from inside the JavaScript callback.
   active: bool,
   closing: bool,
@@ -114,6 +131,8 @@ impl Poller {
       async_context,
       shared,
       scratch: RecvScratch::new(),
+      slab: ptr::null_mut(),
+      slab_used: 0,
       active: false,
       closing: false,
       handle: vec![0u64; words].into_boxed_slice(),
@@ -193,6 +212,9 @@ unsafe fn begin_close(ctx: *mut Ctx) {
 unsafe fn release(ctx: *mut Ctx) {
   let c = Box::from_raw(ctx);
   sys::napi_delete_reference(c.env, c.callback);
+  if !c.slab.is_null() {
+    sys::napi_delete_reference(c.env, c.slab);
+  }
   sys::napi_async_destroy(c.env, c.async_context);
   drop(c);
 }
@@ -232,16 +254,29 @@ unsafe extern "C" fn on_readable(handle: *mut c_void, _status: c_int, _events: c
     if !(*ctx).active || (*ctx).closing {
       break;
     }
-    let Some(batch) = recv_once(&(*ctx).shared, &mut (*ctx).scratch) else { break };
-    let full = batch.count >= RECV_MSGS;
-    let Ok(arg) = RecvBatch::to_napi_value(env, batch) else { break };
+    let Some(len) = recv_msgs(&(*ctx).shared, &mut (*ctx).scratch) else { break };
+    let full = (*ctx).scratch.count() >= RECV_MSGS;
+    let mut args = [ptr::null_mut(); 2];
+    let argc = if len <= RECV_COPY_MAX {
+      let Some((slab, start)) = write_to_slab(&mut *ctx, env, len) else { break };
+      args[0] = slab;
+      sys::napi_create_uint32(env, start as u32, &mut args[1]);
+      2
+    } else {
+      // A bulk batch of GRO trains: handed over as it is (an external buffer).
+      let mut bytes = vec![0u8; len];
+      write_batch(&(*ctx).scratch, &mut bytes);
+      let Ok(batch) = Buffer::to_napi_value(env, bytes.into()) else { break };
+      args[0] = batch;
+      1
+    };
     let mut func = ptr::null_mut();
     let mut recv = ptr::null_mut();
     sys::napi_get_reference_value(env, (*ctx).callback, &mut func);
     // N-API converts the receiver to an object: the global one, as for a plain call.
     sys::napi_get_global(env, &mut recv);
     let mut result = ptr::null_mut();
-    let status = sys::napi_make_callback(env, (*ctx).async_context, recv, func, 1, &arg, &mut result);
+    let status = sys::napi_make_callback(env, (*ctx).async_context, recv, func, argc, args.as_ptr(), &mut result);
     if status == sys::Status::napi_pending_exception {
       // A throwing subscriber: report it as Node reports any callback's
       // uncaught exception, and stop draining for this turn.
@@ -255,4 +290,42 @@ unsafe extern "C" fn on_readable(handle: *mut c_void, _status: c_int, _events: c
     }
   }
   sys::napi_close_handle_scope(env, scope);
+}
+
+/// Writes the batch `recv_msgs` just took (`len` bytes) into the slab,
+/// starting a new slab when the current one has no room or is gone (a
+/// detached ArrayBuffer reads as empty). Returns the slab and the batch's
+/// offset in it; `None` when N-API cannot make a Buffer.
+unsafe fn write_to_slab(c: &mut Ctx, env: sys::napi_env, len: usize) -> Option<(sys::napi_value, usize)> {
+  let mut slab = ptr::null_mut();
+  let mut data: *mut c_void = ptr::null_mut();
+  if !c.slab.is_null() {
+    let mut size = 0usize;
+    sys::napi_get_reference_value(env, c.slab, &mut slab);
+    let live = !slab.is_null()
+      && sys::napi_get_buffer_info(env, slab, &mut data, &mut size) == sys::Status::napi_ok
+      && !data.is_null()
+      && c.slab_used + len <= size;
+    if !live {
+      sys::napi_delete_reference(env, c.slab);
+      c.slab = ptr::null_mut();
+    }
+  }
+  if c.slab.is_null() {
+    if sys::napi_create_buffer(env, SLAB_SIZE, &mut data, &mut slab) != sys::Status::napi_ok || data.is_null() {
+      return None;
+    }
+    if sys::napi_create_reference(env, slab, 1, &mut c.slab) != sys::Status::napi_ok {
+      c.slab = ptr::null_mut();
+      return None;
+    }
+    c.slab_used = 0;
+  }
+  let start = c.slab_used;
+  // SAFETY: [start, start + len) is inside the slab's live memory (checked
+  // above, or a fresh slab of SLAB_SIZE >= RECV_COPY_MAX >= len) and was
+  // never handed to JavaScript.
+  write_batch(&c.scratch, std::slice::from_raw_parts_mut(data.cast::<u8>().add(start), len));
+  c.slab_used = start + len;
+  Some((slab, start))
 }

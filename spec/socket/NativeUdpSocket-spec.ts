@@ -118,6 +118,30 @@ onLinux.each(receiveModes)('NativeUdpSocket, receiving on the %s', (receiveOn) =
     expect(messages[0]!.rxTime).toBeGreaterThan(0);
   });
 
+  it('keeps every datagram it handed on as it arrived, however many batches follow', async () => {
+    const a = await native();
+    const b = await native();
+    // 300 distinct datagrams of 1,000 bytes: several of the loop receiver's 64 KiB slabs.
+    const sent = Array.from({ length: 300 }, (_, i) => Buffer.alloc(1000, i % 251).fill(i >> 8, 0, 1));
+    const got = receive(b, sent.length);
+    for (const d of sent) {
+      a.sender.sendTo(d, b.localAddress);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    const { messages } = await got;
+    // The views handed on, read only now: nothing received later was written over them.
+    expect(datagrams(messages)).toEqual(sent);
+    const memory = new Set(messages.map((m) => m.buf.buffer));
+    const batches = b.stats().recvBatches;
+    if (receiveOn === 'loop') {
+      // Small batches share slabs of 64 KiB: an allocation per ~60 batches, not one per batch.
+      expect(memory.size).toBeGreaterThanOrEqual(Math.ceil(300_000 / 65_536));
+      expect(memory.size).toBeLessThan(batches / 10);
+    } else {
+      expect(memory.size).toBe(batches);
+    }
+  });
+
   it('hands a batch on as it arrives, so what the subscriber defers to setImmediate runs in the same turn', async () => {
     const a = await native();
     const b = await native();
@@ -438,6 +462,26 @@ onLinux.each(receiveModes)('NativeUdpSocket, receiving on the %s', (receiveOn) =
     a.sender.sendTo(Buffer.from('y'), b.localAddress);
     await within(done, 2000, 'completion after close in next()');
     await new Promise((r) => setTimeout(r, 20));
+  });
+
+  it('receives intact after a subscriber transfers the memory under a datagram away', async () => {
+    const a = await native();
+    const b = await native();
+    const first = receive(b, 1);
+    a.sender.sendTo(Buffer.alloc(100, 1), b.localAddress);
+    const memory = (await first).messages[0]!.buf.buffer as ArrayBuffer;
+    const before = Buffer.from(new Uint8Array(memory));
+    // Transferring detaches it here (the loop receiver's slab, or the thread's batch).
+    const moved = structuredClone(memory, { transfer: [memory] });
+    expect(memory.byteLength).toBe(0);
+    const next = receive(b, 3);
+    for (const fill of [2, 3, 4]) {
+      a.sender.sendTo(Buffer.alloc(100, fill), b.localAddress);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    expect((await next).dgrams).toEqual([2, 3, 4].map((fill) => Buffer.alloc(100, fill)));
+    // What was transferred is left as it was: the receiver wrote nothing more into it.
+    expect(Buffer.from(moved).equals(before)).toBe(true);
   });
 
   it('reports an exception thrown by its batch callback as an uncaught exception, as Node does for its own sockets', () => {

@@ -178,7 +178,7 @@ export function createNativeUdpSocket(
   let closed = false;
   const closeListeners = new Set<() => void>();
   // Where the receive thread's batches go: the current subscription's handler, or nowhere.
-  let deliver: ((batch: Buffer) => void) | null = null;
+  let deliver: ((batch: Buffer, start?: number) => void) | null = null;
   // The receiver's table of senders by index (see readRecvBatch), kept as long as the receiver:
   // across subscriptions, as the receiver is paused and resumed, not restarted.
   const senders: RecvPeerTable = { peers: [], locals: [] };
@@ -203,11 +203,17 @@ export function createNativeUdpSocket(
     }
     // A batch is a burst already: it goes on at once, from the poll phase, so the steps it sets
     // off run in the microtasks right after it and their flush in the same turn's check phase.
-    const onBatch = (batch: Buffer): void => {
+    const onBatch = (batch: Buffer, start = 0): void => {
       const rxTime = performance.now();
-      readRecvBatch(batch, senders, localAddress.port, (buf, peer, local = localAddress, gro) => {
-        if (!subscriber.closed) subscriber.next(gro > 0 ? { buf, peer, local, rxTime, gro } : { buf, peer, local, rxTime });
-      });
+      readRecvBatch(
+        batch,
+        senders,
+        localAddress.port,
+        (buf, peer, local = localAddress, gro) => {
+          if (!subscriber.closed) subscriber.next(gro > 0 ? { buf, peer, local, rxTime, gro } : { buf, peer, local, rxTime });
+        },
+        start,
+      );
     };
     const onClose = (): void => {
       holdEventLoop(false);
@@ -217,7 +223,7 @@ export function createNativeUdpSocket(
     try {
       // The receiver outlives its subscribers, paused in between: spawning and joining a thread
       // per subscription cost ~0.3 ms of CPU, paid by every client dialing from a reused socket.
-      if (!socket.resume()) socket.start((batch) => deliver?.(batch), onLoop);
+      if (!socket.resume()) socket.start((batch, start) => deliver?.(batch, start), onLoop);
     } catch (cause) {
       deliver = null;
       subscriber.error(new QuicError('SocketError', `cannot start receiving: ${(cause as Error).message}`, { cause }));
@@ -274,24 +280,26 @@ export interface RecvPeerTable {
 }
 
 /**
- * Reads one receive batch of the addon (one Buffer; the layout is documented on the addon's
- * `RecvBatch`): updates `table` and calls `onMessage` for each message with a view of its bytes (no
- * copy), its sender, the local address it was sent to (`undefined`: the bound address) and its GRO
- * segment size (0: one datagram). A sender's address objects are made once, when it is new, with
- * `localPort` as the local address's port.
+ * Reads one receive batch of the addon (laid out in `batch` from byte `start`, as documented on the
+ * addon's `RecvBatch`; the loop receiver's batches share a slab): updates `table` and calls
+ * `onMessage` for each message with a view of its bytes (no copy), its sender, the local address it
+ * was sent to (`undefined`: the bound address) and its GRO segment size (0: one datagram). A
+ * sender's address objects are made once, when it is new, with `localPort` as the local address's
+ * port.
  */
 export function readRecvBatch(
   batch: Buffer,
   table: RecvPeerTable,
   localPort: number,
   onMessage: (buf: Buffer, peer: SocketAddress, local: SocketAddress | undefined, gro: number) => void,
+  start = 0,
 ): void {
   const { peers, locals } = table;
-  const n = batch.readUInt32LE(0);
-  const newPeers = batch.readUInt32LE(12);
-  let offset = 16 + 12 * n;
+  const n = batch.readUInt32LE(start);
+  const newPeers = batch.readUInt32LE(start + 12);
+  let offset = start + 16 + 12 * n;
   if (newPeers > 0) {
-    peers.length = locals.length = batch.readUInt32LE(8);
+    peers.length = locals.length = batch.readUInt32LE(start + 8);
     for (let j = 0; j < newPeers; j++) {
       const family = batch.readUInt32LE(offset) === 6 ? 'IPv6' : 'IPv4';
       const port = batch.readUInt32LE(offset + 4);
@@ -306,7 +314,7 @@ export function readRecvBatch(
     }
   }
   for (let i = 0; i < n; i++) {
-    const w = 16 + 12 * i;
+    const w = start + 16 + 12 * i;
     const length = batch.readUInt32LE(w);
     const index = batch.readUInt32LE(w + 8);
     onMessage(batch.subarray(offset, offset + length), peers[index]!, locals[index], batch.readUInt32LE(w + 4));
