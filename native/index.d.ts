@@ -193,6 +193,13 @@ export declare class Connection {
   sourceIds(): Array<Buffer>
   /** How many more source connection IDs the peer accepts. */
   scidsLeft(): number
+  /**
+   * Source connection IDs the peer retired that `retiredScidNext()` has
+   * not returned yet. Only a retirement frees room for a new one, so a
+   * caller that has issued up to `scidsLeft()` need not ask again while
+   * this is 0.
+   */
+  retiredScids(): number
   activeScids(): number
   /**
    * Issues a new source connection ID with its 16-byte stateless reset

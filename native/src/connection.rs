@@ -959,6 +959,15 @@ impl JsConnection {
     self.conn.scids_left() as u32
   }
 
+  /// Source connection IDs the peer retired that `retiredScidNext()` has
+  /// not returned yet. Only a retirement frees room for a new one, so a
+  /// caller that has issued up to `scidsLeft()` need not ask again while
+  /// this is 0.
+  #[napi(catch_unwind)]
+  pub fn retired_scids(&self) -> u32 {
+    self.conn.retired_scids() as u32
+  }
+
   #[napi(catch_unwind)]
   pub fn active_scids(&self) -> u32 {
     self.conn.active_scids() as u32

@@ -399,9 +399,9 @@ describe('IoWorker', () => {
       });
       // IDs at the start and after the packet, not after the wakes (which only write); isClosed
       // only at the teardown (frame 15), since quiche always had a timeout.
-      expect(callsByFrame(w.calls, 'retiredScidNext', 'isEstablished', 'isClosed', 'timeout')).toEqual({
-        0: ['isEstablished', 'isEstablished', 'retiredScidNext', 'timeout'],
-        3: ['retiredScidNext', 'timeout'],
+      expect(callsByFrame(w.calls, 'retiredScids', 'retiredScidNext', 'isEstablished', 'isClosed', 'timeout')).toEqual({
+        0: ['isEstablished', 'isEstablished', 'retiredScids', 'timeout'],
+        3: ['retiredScids', 'timeout'],
         6: ['timeout'],
         12: ['timeout'],
         15: ['isClosed', 'retiredScidNext'],
@@ -847,6 +847,27 @@ describe('IoWorker', () => {
         [3, cid(0xc2).toString('hex')],
       ]);
       expect(callsTo(w.calls, 'unmap')).toEqual([[3, cid(0xc1).toString('hex')]]);
+      expect(w.cids.mapped).toEqual(new Set([cid(0xc2).toString('hex')]));
+    });
+
+    it('asks for the room for more IDs once established, then only after the peer retired one', () => {
+      let w!: ReturnType<typeof fakeWorker>;
+      testScheduler.run(({ hot, expectObservable }) => {
+        const packet$ = hot('   --a--b--c--', { a: packet(), b: packet(), c: packet() });
+        w = fakeWorker({ packet$, conn: { scidsLeft: 1 }, generator: new SequenceCidGenerator() });
+        // The packet at frame 5 carries a RETIRE_CONNECTION_ID.
+        w.conn.afterRecv = (_buf, conn) => {
+          if (conn.sourceIds().some((c) => c.equals(cid(0xc1))) && callsTo(w.calls, 'recv').length === 2) conn.retireByPeer(cid(0xc1));
+        };
+        expectObservable(w.worker.run$()).toBe('e----------', { e: { type: 'established', handshakeInfo: w.handshakeInfo } });
+      });
+
+      expect(callsByFrame(w.calls, 'retiredScids', 'retiredScidNext', 'scidsLeft', 'newScid')).toEqual({
+        0: ['retiredScids', 'scidsLeft', 'newScid'],
+        2: ['retiredScids'],
+        5: ['retiredScids', 'retiredScidNext', 'retiredScidNext', 'scidsLeft', 'newScid'],
+        8: ['retiredScids'],
+      });
       expect(w.cids.mapped).toEqual(new Set([cid(0xc2).toString('hex')]));
     });
 

@@ -150,6 +150,8 @@ export class IoWorker<C extends WorkerConnection> {
   private idsDue = true;
   // quiche reported the connection established, which it stays.
   private wasEstablished = false;
+  // Source IDs were issued up to quiche's room once established; only a retirement makes more.
+  private scidsIssued = false;
   // A step is scheduled on the step scheduler, or (without one) queued as a microtask.
   private stepPending: Subscription | null = null;
   private stepQueued = false;
@@ -502,7 +504,12 @@ export class IoWorker<C extends WorkerConnection> {
   private refreshConnectionIds(): void {
     const { conn, cids } = this.params;
     this.unmapPendingCidOnceEstablished();
-    if (cids.generator && this.established) {
+    // The peer's room for our IDs is known once established and grows only as it retires one
+    // (RETIRE_CONNECTION_ID): one question per step asks whether anything changed.
+    const retired = conn.retiredScids();
+    if (retired > 0) for (let cid = conn.retiredScidNext(); cid !== null; cid = conn.retiredScidNext()) cids.unmap(cid);
+    if (cids.generator && this.established && (retired > 0 || !this.scidsIssued)) {
+      this.scidsIssued = true;
       let left = conn.scidsLeft();
       while (left-- > 0) {
         const cid = cids.generator.newConnectionId();
@@ -515,7 +522,6 @@ export class IoWorker<C extends WorkerConnection> {
         }
       }
     }
-    for (let cid = conn.retiredScidNext(); cid !== null; cid = conn.retiredScidNext()) cids.unmap(cid);
   }
 
   /** Sends everything quiche has ready, in batches, through the shared send half. */

@@ -25,4 +25,5 @@ export type WorkerConnection = Pick<
   | 'scidsLeft'
   | 'newScid'
   | 'retiredScidNext'
+  | 'retiredScids'
 >;

@@ -298,7 +298,8 @@ export class FakeQuicheConnection implements napi.Connection {
 
   /**
    * The peer retires one of our source connection IDs (RETIRE_CONNECTION_ID): it leaves
-   * `sourceIds()`, shows up in `retiredScidNext()`, and the peer accepts one more.
+   * `sourceIds()`, shows up in `retiredScids()` and `retiredScidNext()`, and the peer accepts one
+   * more.
    *
    * @param cid The retired ID; it must be one of `sourceIds()`.
    */
@@ -765,6 +766,11 @@ export class FakeQuicheConnection implements napi.Connection {
   retiredScidNext(): Buffer | null {
     this.record('retiredScidNext', []);
     return this.retired.shift() ?? null;
+  }
+
+  retiredScids(): number {
+    this.record('retiredScids', []);
+    return this.retired.length;
   }
 
   retireDcid(seq: number): void {
