@@ -10,7 +10,8 @@
  *   `POST /stream-bytes/1024`); its time runs from calling controller.request() to the last byte
  *   of the response body, recorded in a log-linear histogram (bench/lib/histogram.ts, < 1%
  *   relative error). Reported: p50/p90/p99/max per repetition, their medians, and the percentiles of
- *   all repetitions merged.
+ *   all repetitions merged; CPU per request of both ends over the measured requests alone (read
+ *   between the warm-up and them, so neither end's JIT warm-up is in it).
  * - gtlsclient → our server and gtlsclient → gtlsserver: gtlsclient cannot time single requests,
  *   and `-n N` sends as many at once as the server allows. So the server is started with
  *   initial_max_streams_bidi = 1, which serializes gtlsclient's requests (each waits for the
@@ -65,12 +66,15 @@ type HistJson = ReturnType<LogLinearHistogram['toJSON']>;
 // ---------------------------------------------------------------------------------------------
 // Child: our client
 
-interface PingArgs {
+interface OpenArgs {
   port: number;
+}
+interface PingArgs {
   path: string;
   size: number;
   requests: number;
-  warmup: number;
+  /** Whether to record the requests' times (false: a warm-up). */
+  record: boolean;
 }
 interface PingReply {
   hist: HistJson;
@@ -79,30 +83,36 @@ interface PingReply {
 }
 
 async function clientChild(): Promise<void> {
+  // The connection of the current repetition: opened, warmed up and measured in separate calls, so
+  // the orchestrator can read both ends' CPU between warm-up and measurement.
+  let c: Awaited<ReturnType<typeof openH3>> | null = null;
   serveRpc({
+    open: async (a: OpenArgs): Promise<void> => {
+      c = await openH3({ port: a.port, handshakeTimeoutMs: 10_000 });
+    },
     ping: async (a: PingArgs): Promise<PingReply> => {
+      if (c === null) throw new Error('ping before open');
       const body = new Uint8Array(a.size).fill(0x71);
-      const c = await openH3({ port: a.port, handshakeTimeoutMs: 10_000 });
       const hist = new LogLinearHistogram();
       let failed = 0;
       let firstError: string | undefined;
-      try {
-        for (let i = 0; i < a.warmup + a.requests; i++) {
-          const t0 = performance.now();
-          try {
-            const r = await request(c.controller, a.path, body);
-            if (r.status !== 200 || r.bytes !== a.size) throw new Error(`status ${r.status}, ${r.bytes} bytes`);
-            if (i >= a.warmup) hist.record((performance.now() - t0) * 1e6);
-          } catch (e) {
-            failed++;
-            firstError ??= describeError(e);
-            if (failed > 20) break;
-          }
+      for (let i = 0; i < a.requests; i++) {
+        const t0 = performance.now();
+        try {
+          const r = await request(c.controller, a.path, body);
+          if (r.status !== 200 || r.bytes !== a.size) throw new Error(`status ${r.status}, ${r.bytes} bytes`);
+          if (a.record) hist.record((performance.now() - t0) * 1e6);
+        } catch (e) {
+          failed++;
+          firstError ??= describeError(e);
+          if (failed > 20) break;
         }
-      } finally {
-        c.close();
       }
       return { hist: hist.toJSON(), failed, ...(firstError !== undefined ? { firstError } : {}) };
+    },
+    close: async (): Promise<void> => {
+      c?.close();
+      c = null;
     },
   });
 }
@@ -178,14 +188,26 @@ async function main(): Promise<void> {
         let server: ServerHandle | undefined;
         try {
           server = await startServer(srvKind, fx);
-          const s0 = server.cpuSec();
-          const c0 = procCpuSec(clientProc.pid!);
-          const r = await client.call<PingReply>('ping', { port: server.port, path: server.pathFor(size), size, requests, warmup } satisfies PingArgs, RUN_TIMEOUT_MS);
-          const cpu = procCpuSec(clientProc.pid!) - c0;
-          const srv = server.cpuSec() - s0;
+          const pingArgs = { path: server.pathFor(size), size };
+          await client.call('open', { port: server.port } satisfies OpenArgs, RUN_TIMEOUT_MS);
+          let r: PingReply;
+          let cpu: number;
+          let srv: number;
+          try {
+            const w = await client.call<PingReply>('ping', { ...pingArgs, requests: warmup, record: false } satisfies PingArgs, RUN_TIMEOUT_MS);
+            if (w.failed > 0) throw new Error(`${w.failed} warm-up requests failed: ${w.firstError}`);
+            // CPU of the measured requests only: both ends' JIT warm-up is behind them by now.
+            const s0 = server.cpuSec();
+            const c0 = procCpuSec(clientProc.pid!);
+            r = await client.call<PingReply>('ping', { ...pingArgs, requests, record: true } satisfies PingArgs, RUN_TIMEOUT_MS);
+            cpu = procCpuSec(clientProc.pid!) - c0;
+            srv = server.cpuSec() - s0;
+          } finally {
+            await client.call('close', {}, RUN_TIMEOUT_MS);
+          }
           const hist = LogLinearHistogram.fromJSON(r.hist);
           if (r.failed > 0) throw new Error(`${r.failed} requests failed: ${r.firstError}`);
-          const n = warmup + requests;
+          const n = requests;
           ours.add(k, {
             p50: hist.percentile(50),
             p90: hist.percentile(90),
