@@ -704,6 +704,17 @@ export interface Header {
   versions?: Array<number>
 }
 
+/**
+ * Writes HMAC-SHA256 of `data` under `key` into the first 32 bytes of
+ * `out`, with the BoringSSL quiche links: the MAC of the acceptor's Retry
+ * tokens. `node:crypto`'s `createHmac` builds a keyed object per MAC; a
+ * token minted and checked took 17 µs that way and 6.6 µs this way.
+ *
+ * # Errors
+ * `InvalidArgument` when `out` is shorter than 32 bytes.
+ */
+export declare function hmacSha256(key: Uint8Array, data: Uint8Array, out: Uint8Array): void
+
 /** The longest connection ID QUIC v1 allows, in bytes. */
 export declare const MAX_CONN_ID_LEN: number
 

@@ -847,6 +847,7 @@ module.exports.UdpSocket = nativeBinding.UdpSocket
 module.exports.decodeVarint = nativeBinding.decodeVarint
 module.exports.encodeVarint = nativeBinding.encodeVarint
 module.exports.generateCertificate = nativeBinding.generateCertificate
+module.exports.hmacSha256 = nativeBinding.hmacSha256
 module.exports.MAX_CONN_ID_LEN = nativeBinding.MAX_CONN_ID_LEN
 module.exports.negotiateVersion = nativeBinding.negotiateVersion
 module.exports.parseHeader = nativeBinding.parseHeader

@@ -1,3 +1,5 @@
+import { createHmac, randomBytes } from 'node:crypto';
+
 import { napi } from '../../src/native/binding';
 import {
   CID_LEN,
@@ -148,5 +150,24 @@ describe('native Retry', () => {
     pair.advance();
     expect(server.peerError()).toEqual({ isApp: false, errorCode: 0x08, reason: '' });
     expect(server.isDraining()).toBe(true);
+  });
+});
+
+describe('native hmacSha256', () => {
+  it('computes the MAC node:crypto does (RFC 4231 test case 2) into the start of out', () => {
+    const out = Buffer.alloc(40, 0xee);
+    napi.hmacSha256(Buffer.from('Jefe'), Buffer.from('what do ya want for nothing?'), out);
+    expect(out.subarray(0, 32).toString('hex')).toBe('5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
+    expect(out.subarray(32)).toEqual(Buffer.alloc(8, 0xee));
+    const key = randomBytes(32);
+    const data = randomBytes(77);
+    napi.hmacSha256(key, data, out);
+    expect(out.subarray(0, 32)).toEqual(createHmac('sha256', key).update(data).digest());
+  });
+
+  it('refuses an out shorter than 32 bytes with InvalidArgument, writing nothing', () => {
+    const out = Buffer.alloc(31);
+    expect(() => napi.hmacSha256(Buffer.from('k'), Buffer.from('d'), out)).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+    expect(out).toEqual(Buffer.alloc(31));
   });
 });

@@ -48,6 +48,18 @@ describe('AddressValidationTokens', () => {
     expect(tokens.validate(other, token)).toBeNull();
   });
 
+  it("refuses a token from an address that extends the minting one, whatever DCID it carries", () => {
+    // Without the address's length in the MAC, 10.0.0.1 + a DCID starting with '2' and
+    // 10.0.0.12 + the rest of that DCID were the same bytes.
+    const tokens = new AddressValidationTokens();
+    const odcid = Buffer.concat([Buffer.from('2'), cid(0x0d, 8)]);
+    const token = tokens.mint({ address: '10.0.0.1', port: 443 }, odcid);
+    const moved = Buffer.concat([token.subarray(0, 40), odcid.subarray(1)]);
+
+    expect(tokens.validate({ address: '10.0.0.12', port: 443 }, moved)).toBeNull();
+    expect(Buffer.from(tokens.validate({ address: '10.0.0.1', port: 443 }, token)!)).toEqual(odcid);
+  });
+
   it('refuses a token minted under another key', () => {
     const mine = new AddressValidationTokens(60_000, Date.now, KEY);
     const theirs = new AddressValidationTokens(60_000, Date.now, Buffer.alloc(32, 0x43));
