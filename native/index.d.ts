@@ -364,7 +364,11 @@ export declare class H3Connection {
    * Returns how many events were written (0: none). An event that does not
    * fit is kept and comes first next time; when the first event's field
    * section alone is larger than `bytes`, returns minus the bytes it needs
-   * (nothing is lost: call again with a larger buffer).
+   * (nothing is lost: call again with a larger buffer). When fewer events
+   * than `nums` holds were written, the number after the last one says why
+   * the call stopped: -1 when quiche had no more events, -2 when one waits
+   * (kept, or an error raised by the next call). After -1, only packets or
+   * a body read (`recvBody`) can give quiche new events.
    *
    * # Errors
    * As `poll`, when no event was written; an error quiche returns after

@@ -484,7 +484,11 @@ impl JsH3Connection {
   /// Returns how many events were written (0: none). An event that does not
   /// fit is kept and comes first next time; when the first event's field
   /// section alone is larger than `bytes`, returns minus the bytes it needs
-  /// (nothing is lost: call again with a larger buffer).
+  /// (nothing is lost: call again with a larger buffer). When fewer events
+  /// than `nums` holds were written, the number after the last one says why
+  /// the call stopped: -1 when quiche had no more events, -2 when one waits
+  /// (kept, or an error raised by the next call). After -1, only packets or
+  /// a body read (`recvBody`) can give quiche new events.
   ///
   /// # Errors
   /// As `poll`, when no event was written; an error quiche returns after
@@ -500,10 +504,14 @@ impl JsH3Connection {
     let max = nums.len() / 4;
     let mut count = 0;
     let mut end = 0;
+    let mut done = false;
     while count < max {
       let (id, ev) = match self.next_event(conn) {
         Ok(Some(v)) => v,
-        Ok(None) => break,
+        Ok(None) => {
+          done = true;
+          break;
+        }
         Err(e) if count == 0 => return Err(h3_err(e)),
         Err(e) => {
           self.deferred = Some(e);
@@ -536,6 +544,9 @@ impl JsH3Connection {
       nums[at + 2] = detail;
       nums[at + 3] = end as f64;
       count += 1;
+    }
+    if count < max {
+      nums[count * 4] = if done { -1.0 } else { -2.0 };
     }
     Ok(count as i64)
   }

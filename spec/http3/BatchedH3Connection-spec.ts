@@ -37,6 +37,7 @@ describe('BatchedH3Connection', () => {
     // 90 requests (the pair allows 100 streams): 180 events, more than the 128 of one crossing.
     for (let i = 0; i < 90; i++) client.sendRequest(p.client, [...GET, { name: 'x-n', value: String(i) }], true);
     p.advance();
+    server.inputArrived();
 
     const events = drain(server, p.server);
     expect(events).toHaveLength(180);
@@ -48,12 +49,60 @@ describe('BatchedH3Connection', () => {
     expect(server.poll(p.server)).toBeNull();
   });
 
+  it('should ask quiche again only after packets or a body read, once it said it had no more', () => {
+    const { pair: p, client, server } = pair();
+    const crossings = jest.spyOn(napi.H3Connection.prototype, 'pollEvents');
+    try {
+      const streamId = client.sendRequest(p.client, GET, false);
+      client.sendBody(p.client, streamId, Buffer.from('abc'), false);
+      p.advance();
+      server.inputArrived();
+      expect(drain(server, p.server).map((e) => e.type)).toEqual(['headers', 'data']);
+      expect(crossings).toHaveBeenCalledTimes(1);
+      // Nothing since: answered without crossing, however often asked.
+      expect(server.poll(p.server)).toBeNull();
+      expect(server.poll(p.server)).toBeNull();
+      expect(crossings).toHaveBeenCalledTimes(1);
+
+      // A body read may reach the FIN or trailers: the next poll asks.
+      client.sendBody(p.client, streamId, Buffer.from('d'), true);
+      p.advance();
+      expect(server.recvBody(p.server, streamId, new Uint8Array(64))).toBe(4);
+      expect(drain(server, p.server).map((e) => e.type)).toEqual(['finished']);
+      expect(crossings).toHaveBeenCalledTimes(2);
+
+      // Packets: the driver says so before it polls.
+      client.sendGoaway(p.client, 0);
+      p.advance();
+      expect(server.poll(p.server)).toBeNull();
+      expect(crossings).toHaveBeenCalledTimes(2);
+      server.inputArrived();
+      expect(drain(server, p.server)).toEqual([expect.objectContaining({ type: 'goaway', streamId: 0 })]);
+      expect(crossings).toHaveBeenCalledTimes(3);
+    } finally {
+      crossings.mockRestore();
+    }
+  });
+
+  it('should ask again after a batch that stopped with an event waiting in the addon', () => {
+    const { pair: p, client, server } = pair();
+    // Two field sections larger than the buffer's 16 KiB together: the second waits in the addon.
+    const big = 'a'.repeat(10_000);
+    client.sendRequest(p.client, [...GET, { name: 'x-big', value: big }], false);
+    client.sendRequest(p.client, [...GET, { name: 'x-big', value: big }], false);
+    p.advance();
+    server.inputArrived();
+
+    expect(drain(server, p.server).map((e) => `${e.type} ${e.streamId}`)).toEqual(['headers 0', 'headers 4']);
+  });
+
   it('should grow its buffer for a field section larger than it', () => {
     const { pair: p, client, server } = pair();
     // More than the 16 KiB the buffer starts with; Huffman-coded 'a's fit quiche's first congestion window.
     const big = 'a'.repeat(17_000);
     const streamId = client.sendRequest(p.client, [...GET, { name: 'x-big', value: big }], false);
     p.advance();
+    server.inputArrived();
 
     const [headers, ...rest] = drain(server, p.server);
     expect(rest).toEqual([]);
@@ -66,10 +115,12 @@ describe('BatchedH3Connection', () => {
     const all = Array.from({ length: 256 }, (_, i) => String.fromCharCode(i)).join('');
     const streamId = client.sendRequest(p.client, [...GET, { name: 'x-all', value: all }], true);
     p.advance();
+    server.inputArrived();
     expect(drain(server, p.server)[0]?.headers).toContainEqual({ name: 'x-all', value: all });
 
     server.sendResponse(p.server, streamId, [{ name: ':status', value: '200' }, { name: 'x-all', value: all }], true, 3, true);
     p.advance();
+    server.inputArrived();
     expect(client.poll(p.client)?.headers).toContainEqual({ name: 'x-all', value: all });
   });
 
@@ -77,10 +128,12 @@ describe('BatchedH3Connection', () => {
     const { pair: p, client, server } = pair();
     const streamId = client.sendRequest(p.client, GET, false);
     p.advance();
+    server.inputArrived();
     drain(server, p.server);
     p.client.streamShutdown(streamId, napi.Shutdown.Write, 0x10c);
     client.sendGoaway(p.client, 0);
     p.advance();
+    server.inputArrived();
 
     expect(drain(server, p.server).sort((a, b) => a.type.localeCompare(b.type))).toEqual([
       expect.objectContaining({ type: 'goaway', streamId: 0 }),
@@ -93,6 +146,7 @@ describe('BatchedH3Connection', () => {
     client.sendGoaway(p.client, 0);
     p.client.streamSend(2, Buffer.from([0x00, 0x00]), false); // DATA on the control stream
     p.advance();
+    server.inputArrived();
 
     expect(server.poll(p.server)).toMatchObject({ type: 'goaway', streamId: 0 });
     expect(thrown(() => server.poll(p.server)).code).toBe('FrameUnexpected');
@@ -102,6 +156,7 @@ describe('BatchedH3Connection', () => {
     const { pair: p, client, server } = pair();
     const streamId = client.sendRequest(p.client, GET, true);
     p.advance();
+    server.inputArrived();
     drain(server, p.server);
 
     const error = thrown(() => server.sendResponse(p.server, streamId, [{ name: ':status', value: '200' }, { name: 'x', value: '\u2603' }], true));
@@ -111,6 +166,7 @@ describe('BatchedH3Connection', () => {
     // The stream is untouched: a valid response still goes out.
     server.sendResponse(p.server, streamId, [{ name: ':status', value: '204' }], true);
     p.advance();
+    server.inputArrived();
     expect(client.poll(p.client)).toMatchObject({ type: 'headers', headers: [{ name: ':status', value: '204' }] });
   });
 
@@ -119,6 +175,7 @@ describe('BatchedH3Connection', () => {
     const small = client.sendRequest(p.client, GET, true);
     const large = client.sendRequest(p.client, GET, true);
     p.advance();
+    server.inputArrived();
     drain(server, p.server);
 
     const status = [{ name: ':status', value: '200' }];
@@ -129,6 +186,7 @@ describe('BatchedH3Connection', () => {
     expect(taken).toBeGreaterThan(0);
     expect(taken).toBeLessThan(body.length);
     p.advance();
+    server.inputArrived();
 
     const events: napi.H3Event[] = [];
     const buf = new Uint8Array(64 * 1024);
@@ -146,6 +204,7 @@ describe('BatchedH3Connection', () => {
     const { pair: p, client, server } = pair();
     const streamId = client.sendRequest(p.client, GET, true);
     p.advance();
+    server.inputArrived();
     drain(server, p.server);
     server.sendResponse(p.server, streamId, [{ name: ':status', value: '103' }], false);
 
@@ -158,6 +217,7 @@ describe('BatchedH3Connection', () => {
     const streamId = client.sendRequest(p.client, GET, false);
     client.sendBody(p.client, streamId, Buffer.from('abc'), false);
     p.advance();
+    server.inputArrived();
     const buf = new Uint8Array(1024);
 
     expect(drain(server, p.server).map((e) => e.type)).toEqual(['headers', 'data']);
@@ -166,6 +226,7 @@ describe('BatchedH3Connection', () => {
 
     client.sendBody(p.client, streamId, Buffer.from('defg'), true);
     p.advance();
+    server.inputArrived();
     expect(drain(server, p.server).map((e) => e.type)).toEqual(['data']);
     expect(server.recvBody(p.server, streamId, buf)).toBe(4);
     expect(Buffer.from(buf.subarray(0, 4)).toString()).toBe('defg');
@@ -178,6 +239,7 @@ describe('BatchedH3Connection', () => {
     const streamId = client.sendRequest(p.client, GET, false);
     client.sendBody(p.client, streamId, Buffer.alloc(10_000, 7), true);
     p.advance();
+    server.inputArrived();
     const buf = new Uint8Array(4096);
 
     drain(server, p.server);

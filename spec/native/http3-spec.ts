@@ -175,11 +175,15 @@ describe('native HTTP/3', () => {
   describe('batched calls', () => {
     const KINDS = ['headers', 'data', 'finished', 'reset', 'priorityUpdate', 'goaway'];
 
-    /** One `pollEvents` call, decoded; `needed` when the first field section did not fit. */
+    /**
+     * One `pollEvents` call, decoded; `needed` when the first field section did not fit; `stop`, the
+     * number after the last event when the batch is not full (-1: quiche had no more; -2: one waits).
+     */
     function pollEvents(h3: napi.H3Connection, conn: napi.Connection, maxEvents: number, bytes = Buffer.alloc(16 * 1024)) {
-      const nums = new Float64Array(maxEvents * 4);
+      // Filled with a value the addon never writes, so a stop it did not write shows.
+      const nums = new Float64Array(maxEvents * 4).fill(7);
       const n = h3.pollEvents(conn, nums, bytes);
-      if (n < 0) return { events: [], needed: -n };
+      if (n < 0) return { events: [], needed: -n, stop: undefined };
       const events: napi.H3Event[] = [];
       let start = 0;
       for (let i = 0; i < n; i++) {
@@ -191,7 +195,7 @@ describe('native HTTP/3', () => {
         events.push(e);
         start = end!;
       }
-      return { events, needed: 0 };
+      return { events, needed: 0, stop: n < maxEvents ? nums[n * 4] : undefined };
     }
 
     it('should return many events in one call, in the order poll() returns them', () => {
@@ -202,9 +206,11 @@ describe('native HTTP/3', () => {
         pair.advance();
       }
 
-      const batched = pollEvents(a.server, a.pair.server, 128).events;
+      const batch = pollEvents(a.server, a.pair.server, 128);
+      const batched = batch.events;
       expect(batched).toHaveLength(80);
-      expect(pollEvents(a.server, a.pair.server, 128).events).toEqual([]);
+      expect(batch.stop).toBe(-1);
+      expect(pollEvents(a.server, a.pair.server, 128)).toEqual({ events: [], needed: 0, stop: -1 });
       expect(batched).toEqual(pollAll(b.server, b.pair.server));
       expect(batched[0]).toEqual({ type: 'headers', streamId: 0, moreFrames: false, headers: [...GET, { name: 'x-n', value: '0' }] });
     });
@@ -248,8 +254,12 @@ describe('native HTTP/3', () => {
 
       // Room for the first section only: the second waits in the addon.
       const bytes = Buffer.alloc(200);
-      const first = pollEvents(server, pair.server, 16, bytes).events;
-      const second = pollEvents(server, pair.server, 16, Buffer.alloc(1024)).events;
+      const firstCall = pollEvents(server, pair.server, 16, bytes);
+      const secondCall = pollEvents(server, pair.server, 16, Buffer.alloc(1024));
+      // The first call stopped with an event waiting, the second because quiche had no more.
+      expect([firstCall.stop, secondCall.stop]).toEqual([-2, -1]);
+      const first = firstCall.events;
+      const second = secondCall.events;
       expect([...first, ...second].map((e) => e.type)).toEqual(['headers', 'headers']);
       expect(first).toHaveLength(1);
       expect(second[0]?.headers).toContainEqual({ name: 'x-big', value: 'v'.repeat(500) });
@@ -275,7 +285,8 @@ describe('native HTTP/3', () => {
       pair.client.streamSend(2, Buffer.from([0x00, 0x00]), false);
       pair.advance();
 
-      expect(pollEvents(server, pair.server, 16).events).toEqual([{ type: 'goaway', streamId: 0 }]);
+      // Stopped with the error waiting (-2), not because quiche had no more.
+      expect(pollEvents(server, pair.server, 16)).toEqual({ events: [{ type: 'goaway', streamId: 0 }], needed: 0, stop: -2 });
       const error = thrown(() => pollEvents(server, pair.server, 16));
       expect(error.code).toBe('FrameUnexpected');
       // quiche closed the connection with H3_FRAME_UNEXPECTED (0x105); nothing more comes.

@@ -41,6 +41,10 @@ export class BatchedH3Connection implements H3ConnectionLike {
   // The stream whose last recvBody did not fill the buffer: quiche has nothing more for it until
   // packets arrive, which only the next refill can follow. -1: none.
   private drainedStream = -1;
+  // quiche said it had no more events at the last refill, and nothing since could have made one: no
+  // packets (inputArrived) and no body read (quiche's recv_body can reach a FIN or trailers, which
+  // the next poll reports). The poll that would find nothing is skipped.
+  private drained = false;
 
   /**
    * Creates the HTTP/3 layer of a connection, which queues our SETTINGS.
@@ -64,6 +68,7 @@ export class BatchedH3Connection implements H3ConnectionLike {
    */
   poll(conn: H3QuicheConnection): napi.H3Event | null {
     if (this.head === this.queue.length) {
+      if (this.drained) return null;
       this.queue.length = 0;
       this.head = 0;
       this.refill(conn as QuicheConnection);
@@ -80,6 +85,8 @@ export class BatchedH3Connection implements H3ConnectionLike {
       sectionBytes = Buffer.allocUnsafe(Math.max(-n, sectionBytes.length * 2));
       n = this.native.pollEvents(conn, nums, sectionBytes);
     }
+    // After the events, pollEvents says whether quiche had no more (-1) or one waits (-2).
+    this.drained = n < BATCH_EVENTS && nums[n * 4] === -1;
     const bytes = sectionBytes;
     let start = 0;
     for (let i = 0; i < n; i++) {
@@ -148,9 +155,15 @@ export class BatchedH3Connection implements H3ConnectionLike {
       this.drainedStream = -1;
       return null;
     }
+    this.drained = false;
     const n = this.native.recvBody(conn as QuicheConnection, streamId, out);
     this.drainedStream = n !== null && n < out.length ? streamId : -1;
     return n;
+  }
+
+  /** Packets arrived: quiche may have events again (see `H3ConnectionLike.inputArrived`). */
+  inputArrived(): void {
+    this.drained = false;
   }
 
   sendGoaway(conn: H3QuicheConnection, id: number): void {

@@ -49,6 +49,12 @@ export interface H3ConnectionLike<C = H3QuicheConnection> {
   sendBody(conn: C, streamId: number, body: Uint8Array, fin: boolean): number | null;
   recvBody(conn: C, streamId: number, out: Uint8Array): number | null;
   poll(conn: C): napi.H3Event | null;
+  /**
+   * Optional: the QUIC connection took packets since the last `poll`, so quiche may have events and
+   * body bytes again. The driver calls it before it polls after packets; a layer that remembers
+   * quiche had nothing more (to spare the crossing that would say so again) forgets it here.
+   */
+  inputArrived?(): void;
   sendGoaway(conn: C, id: number): void;
   sendPriorityUpdateForRequest(conn: C, streamId: number, urgency: number, incremental: boolean): void;
   takeLastPriorityUpdate(streamId: number): string | null;

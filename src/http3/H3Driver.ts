@@ -261,6 +261,7 @@ export abstract class H3Driver implements ApplicationOverQuic<H3QuicheConnection
     this.inTurn = true;
     this.readsDelivered = 0;
     try {
+      this.h3?.inputArrived?.();
       this.pollAll(qconn);
       this.readDatagrams(qconn);
       this.probeIdleWriters(qconn);
