@@ -1407,7 +1407,7 @@ async function serverRole(peer: PeerImpl, fx0: Fixture, testCase: CaseName, o: R
         });
         const which = batches.length > 1 ? `connection ${i + 1}/${batches.length}: ` : '';
         const seen = (): string => `${relay ? ` (${relay.summary()}; the server answered on ${relay.serverRepliedOn.size} path(s))` : ''}; our server's acceptor dropped: ${acceptorDrops(srv)}`;
-        check(!run.timedOut, `${which}client timed out after ${timeoutMs} ms: ${lastLines(run.out)}${seen()}`);
+        check(!run.timedOut, `${which}client timed out: the case's ${timeoutMs} ms ran out after ${Date.now() - t0} ms, with ${left} ms left for this client: ${lastLines(run.out)}${seen()}`);
         check(run.code === 0, `${which}client exit ${run.code}: ${lastLines(run.out)}${seen()}`);
       }
       const bad = compareFiles(fx, names, readDownloads(dl, names));
