@@ -917,13 +917,20 @@ mod imp {
     }
   }
 
-  /// One non-blocking `recvmmsg` laid out in a batch of its own (see
-  /// [`recv_msgs`]), for the receive thread, whose batches cross threads.
-  pub fn recv_once(shared: &Shared, scratch: &mut RecvScratch) -> Option<RecvBatch> {
-    let len = recv_msgs(shared, scratch)?;
-    let mut bytes = vec![0u8; len];
+  /// The last batch [`recv_msgs`] took, laid out in a `Vec` of its own:
+  /// every batch of the receive thread (they cross threads), and the loop
+  /// receiver's batches too large for its slab.
+  pub fn take_batch(scratch: &RecvScratch) -> RecvBatch {
+    let mut bytes = vec![0u8; scratch.len];
     write_batch(scratch, &mut bytes);
-    Some(RecvBatch { bytes, count: scratch.n })
+    RecvBatch { bytes, count: scratch.n }
+  }
+
+  /// One non-blocking `recvmmsg` laid out in a batch of its own (see
+  /// [`recv_msgs`], [`take_batch`]).
+  pub fn recv_once(shared: &Shared, scratch: &mut RecvScratch) -> Option<RecvBatch> {
+    recv_msgs(shared, scratch)?;
+    Some(take_batch(scratch))
   }
 
   /// The receive thread: poll the socket and the stop eventfd, drain with

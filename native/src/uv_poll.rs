@@ -31,11 +31,11 @@ use std::os::raw::{c_int, c_void};
 use std::ptr;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{Buffer, ToNapiValue};
+use napi::bindgen_prelude::ToNapiValue;
 use napi::sys;
 
-use super::imp::{recv_msgs, write_batch, RecvScratch, Shared, RECV_MSGS};
-use super::RECV_COPY_MAX;
+use super::imp::{recv_msgs, take_batch, write_batch, RecvScratch, Shared, RECV_MSGS};
+use super::{RecvBatch, RECV_COPY_MAX};
 use crate::error::{err, Result};
 
 /// `UV_POLL` in libuv's `uv_handle_type`.
@@ -263,10 +263,8 @@ unsafe extern "C" fn on_readable(handle: *mut c_void, _status: c_int, _events: c
       sys::napi_create_uint32(env, start as u32, &mut args[1]);
       2
     } else {
-      // A bulk batch of GRO trains: handed over as it is (an external buffer).
-      let mut bytes = vec![0u8; len];
-      write_batch(&(*ctx).scratch, &mut bytes);
-      let Ok(batch) = Buffer::to_napi_value(env, bytes.into()) else { break };
+      // A bulk batch of GRO trains: handed over as the receive thread's are.
+      let Ok(batch) = RecvBatch::to_napi_value(env, take_batch(&(*ctx).scratch)) else { break };
       args[0] = batch;
       1
     };

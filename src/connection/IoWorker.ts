@@ -128,10 +128,10 @@ export interface IoWorkerParams<C extends WorkerConnection> {
  * Subscribing runs `merge(packet$, timer$, wake$)` into one step function, in tokio-quiche's order:
  * feed quiche every packet that arrived → `processReads` → `processWrites` → top up connection IDs →
  * flush → arm the timer from quiche's `timeout()` (kept when it already fires no later) → race
- * `waitForData` again. Unlike tokio-quiche, a step that took in less than two full-size datagrams,
- * and gave the application something to read, leaves the flush (and the timer after it) to the end of the
- * event loop's turn (`flushScheduler`), so what the application does in reaction leaves in the same
- * datagram as the ACK. It moves through the stages `handshake` → `running` → `closed`
+ * `waitForData` again. Unlike tokio-quiche, a step that took in less than two full-size
+ * datagrams, and gave the application something to read, leaves the flush (and the timer after it)
+ * to the end of the event loop's turn (`flushScheduler`), so what the application does in reaction
+ * leaves in the same datagram as the ACK. It moves through the stages `handshake` → `running` → `closed`
  * ({@link ConnectionStage}).
  *
  * `run$()` emits `established` when the application starts, completes when the connection closes
